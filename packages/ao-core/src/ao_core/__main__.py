@@ -1,0 +1,7 @@
+"""``python -m ao_core`` runs the ``ao`` command."""
+
+import sys
+
+from ao_core.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per ``ao`` subcommand; each exposes ``register(subparsers)``."""

@@ -1,0 +1,37 @@
+"""Configuration: the schema of ``agent-orchestrator.yaml``, its discovery, loading and validation."""
+
+from ao_core.config._schema import (
+    DEFAULT_REACTIONS,
+    AgentSpecificConfig,
+    DashboardConfig,
+    DefaultsConfig,
+    LifecycleConfig,
+    LocalPluginEntry,
+    OrchestratorConfig,
+    PluginRef,
+    PowerConfig,
+    ProjectConfig,
+    ReactionConfig,
+    ReactionOverride,
+    RoleAgentConfig,
+    parse_duration_ms,
+    session_prefix_for,
+)
+
+__all__ = [
+    "DEFAULT_REACTIONS",
+    "AgentSpecificConfig",
+    "DashboardConfig",
+    "DefaultsConfig",
+    "LifecycleConfig",
+    "LocalPluginEntry",
+    "OrchestratorConfig",
+    "PluginRef",
+    "PowerConfig",
+    "ProjectConfig",
+    "ReactionConfig",
+    "ReactionOverride",
+    "RoleAgentConfig",
+    "parse_duration_ms",
+    "session_prefix_for",
+]
