@@ -1,0 +1,1 @@
+"""The performance harness of ao: ``python -m benchmarks`` (or ``nox -s bench``)."""
