@@ -1,5 +1,6 @@
 """Configuration: the schema of ``agent-orchestrator.yaml``, its discovery, loading and validation."""
 
+from ao_core.config._loader import CONFIG_FILE_NAMES, dump_config, find_config_file, load_config
 from ao_core.config._schema import (
     DEFAULT_REACTIONS,
     AgentSpecificConfig,
@@ -19,6 +20,7 @@ from ao_core.config._schema import (
 )
 
 __all__ = [
+    "CONFIG_FILE_NAMES",
     "DEFAULT_REACTIONS",
     "AgentSpecificConfig",
     "DashboardConfig",
@@ -32,6 +34,9 @@ __all__ = [
     "ReactionConfig",
     "ReactionOverride",
     "RoleAgentConfig",
+    "dump_config",
+    "find_config_file",
+    "load_config",
     "parse_duration_ms",
     "session_prefix_for",
 ]

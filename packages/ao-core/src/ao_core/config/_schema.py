@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from ao_core.models import EventPriority, PermissionMode, ReactionAction
@@ -68,6 +68,26 @@ def session_prefix_for(path_basename: str) -> str:
     if len(parts) > 1:
         return "".join(p[0] for p in parts).lower()
     return name[:3].lower()
+
+
+def _check_project_id(value: str) -> str:
+    if not _ID_RE.match(value):
+        raise ValueError(f"project id {value!r} may only contain letters, digits, '-' and '_'")
+    return value
+
+
+_ProjectId = Annotated[str, AfterValidator(_check_project_id)]
+"""A key of ``projects``: letters, digits, ``-`` and ``_`` (it names the project on the command line)."""
+
+
+def _check_symlink(entry: str) -> str:
+    parts = Path(entry).parts
+    if Path(entry).is_absolute() or ".." in parts or not parts:
+        raise ValueError(f"symlink {entry!r} must be a relative path inside the repository, without '..'")
+    return entry
+
+
+_SymlinkPath = Annotated[str, AfterValidator(_check_symlink)]
 
 
 def _check_duration_or_count(value: int | str | None) -> int | str | None:
@@ -229,7 +249,24 @@ DEFAULT_REACTIONS: dict[str, ReactionConfig] = {
         include_summary=True,
     ),
 }
-"""The built-in reaction table; a config's ``reactions`` entries replace these key by key."""
+"""The built-in reaction table. A config's ``reactions`` entry overrides the fields it sets, key by key."""
+
+
+def _merge_reaction(base: ReactionConfig | None, override: ReactionConfig | None) -> ReactionConfig | None:
+    """``override``'s explicitly set fields over ``base`` (either may be missing)."""
+    if base is None or override is None:
+        return override or base
+    return base.model_copy(update={name: getattr(override, name) for name in override.model_fields_set})
+
+
+def _merged_reactions(configured: dict[str, ReactionConfig]) -> dict[str, ReactionConfig]:
+    """The built-in reactions with a config's entries merged over them (built-in keys first)."""
+    merged: dict[str, ReactionConfig] = {}
+    for key in [*DEFAULT_REACTIONS, *(k for k in configured if k not in DEFAULT_REACTIONS)]:
+        reaction = _merge_reaction(DEFAULT_REACTIONS.get(key), configured.get(key))
+        if reaction is not None:
+            merged[key] = reaction
+    return merged
 
 
 class AgentSpecificConfig(_ConfigModel):
@@ -270,7 +307,8 @@ class ProjectConfig(_ConfigModel):
     tracker: PluginRef | None = None
     scm: PluginRef | None = None
     terminal: PluginRef | None = None
-    symlinks: list[str] = Field(default_factory=list)
+    symlinks: list[_SymlinkPath] = Field(default_factory=list)
+    """Files or directories of the repository linked into each workspace (relative, without ``..``)."""
     post_create: list[str] = Field(default_factory=list)
     agent_config: AgentSpecificConfig = Field(default_factory=AgentSpecificConfig)
     orchestrator: RoleAgentConfig | None = None
@@ -284,6 +322,19 @@ class ProjectConfig(_ConfigModel):
     )
     opencode_issue_session_strategy: Literal["reuse", "delete", "ignore"] = "reuse"
 
+    @field_validator("orchestrator_session_strategy")
+    @classmethod
+    def _normalize_strategy(cls, value: str) -> str:
+        # upstream's legacy spellings: kill-previous and delete-new mean delete, ignore-new means ignore
+        return {"kill-previous": "delete", "delete-new": "delete", "ignore-new": "ignore"}.get(value, value)
+
+    @field_validator("path")
+    @classmethod
+    def _check_path(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("path must not be empty; give the repository's directory")
+        return value
+
     @field_validator("session_prefix")
     @classmethod
     def _check_prefix(cls, value: str | None) -> str | None:
@@ -296,15 +347,6 @@ class ProjectConfig(_ConfigModel):
     def _check_repo(cls, value: str | None) -> str | None:
         if value is not None and not re.fullmatch(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+", value):
             raise ValueError(f"repo {value!r} is not of the form owner/name")
-        return value
-
-    @field_validator("symlinks")
-    @classmethod
-    def _check_symlinks(cls, value: list[str]) -> list[str]:
-        for entry in value:
-            parts = Path(entry).parts
-            if Path(entry).is_absolute() or ".." in parts or not parts:
-                raise ValueError(f"symlink {entry!r} must be a relative path inside the repository, without '..'")
         return value
 
 
@@ -363,7 +405,7 @@ class OrchestratorConfig(_ConfigModel):
     defaults: DefaultsConfig = Field(default_factory=DefaultsConfig)
     plugins: list[LocalPluginEntry] = Field(default_factory=list)
     dashboard: DashboardConfig = Field(default_factory=DashboardConfig)
-    projects: dict[str, ProjectConfig]
+    projects: dict[_ProjectId, ProjectConfig]
     notifiers: dict[str, PluginRef] = Field(default_factory=dict)
     notification_routing: dict[EventPriority, list[str]] = Field(default_factory=dict)
     reactions: dict[str, ReactionConfig] = Field(default_factory=dict)
@@ -376,10 +418,7 @@ class OrchestratorConfig(_ConfigModel):
     @classmethod
     def _check_project_ids(cls, value: dict[str, ProjectConfig]) -> dict[str, ProjectConfig]:
         if not value:
-            raise ValueError("at least one project is required")
-        for key in value:
-            if not _ID_RE.match(key):
-                raise ValueError(f"project id {key!r} may only contain letters, digits, '-' and '_'")
+            raise ValueError("at least one project is required; add one under 'projects:' (ao init writes one)")
         return value
 
     @property
@@ -398,7 +437,7 @@ class OrchestratorConfig(_ConfigModel):
 
     def reaction_for(self, project_id: str, key: str) -> ReactionConfig | None:
         """The effective reaction ``key`` for a project: built-in, then global, then the project's override."""
-        base = self.reactions.get(key) or DEFAULT_REACTIONS.get(key)
+        base = _merge_reaction(DEFAULT_REACTIONS.get(key), self.reactions.get(key))
         override = self.projects[project_id].reactions.get(key) if project_id in self.projects else None
         if base is None and override is None:
             return None
