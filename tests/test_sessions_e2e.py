@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import AoEnv, git, need
+from e2e_support import AoEnv, git, need
 
 pytestmark = pytest.mark.integration
 
@@ -132,7 +132,7 @@ def test_process_runtime_across_ao_processes(ao_env: AoEnv) -> None:
     assert handle["runtime_name"] == "process"
 
     env.ao("send", "app-1", "second message from another process")
-    wait_for(lambda: "second message" in env.ao("session", "output", "app-1").stdout, what="output")
+    wait_for(lambda: "received message 2" in env.ao("session", "output", "app-1").stdout, what="output")
     assert [r["text"] for r in inbox(s["workspace_path"])] == [
         "hello from the first process",
         "second message from another process",
