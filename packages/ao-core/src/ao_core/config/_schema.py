@@ -118,7 +118,7 @@ class PluginRef(_ConfigModel):
     plugin: str | None = None
     package: str | None = None
     path: str | None = None
-    options: dict[str, Any] = Field(default_factory=dict)
+    options: dict[str, Any] = Field(default_factory=dict, repr=False)  # may hold expanded secrets
 
     @model_validator(mode="before")
     @classmethod
