@@ -1,0 +1,487 @@
+"""``GitHubSCM``: pull requests, CI, reviews, webhooks and batched snapshots on GitHub."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import quote, urlsplit
+
+from ao_core.config import ProjectConfig
+from ao_core.errors import RateLimitedError, SCMError
+from ao_core.models import (
+    AutomatedComment,
+    CICheck,
+    CIStatus,
+    MergeMethod,
+    MergeReadiness,
+    PRInfo,
+    PRSnapshot,
+    PRState,
+    PRSummary,
+    Review,
+    ReviewComment,
+    ReviewDecision,
+    ReviewThreads,
+    Session,
+    WebhookEvent,
+    WebhookRequest,
+    WebhookVerification,
+)
+
+from ao_scm_github import _mapping as m
+from ao_scm_github import _webhooks
+from ao_scm_github._config import GitHubSCMConfig
+from ao_scm_github._github import GitHubAccess, NotFound, RepoName, check_repo, parse_repo, web_base
+
+if TYPE_CHECKING:
+    from github import Github
+    from github.PullRequest import PullRequest
+
+    from ao_scm_github._snapshots import SnapshotEngine
+
+__all__ = ["GitHubSCM"]
+
+T = TypeVar("T")
+
+_NUMBER_RE = re.compile(r"^#?([1-9][0-9]{0,9})$")
+_PR_URL_RE = re.compile(r"^/([^/]+)/([^/]+)/pull/([1-9][0-9]{0,9})(?:/.*)?$")
+
+_PR_QUERY = """
+query AoPullRequest($owner: String!, $name: String!, $number: Int!) {
+  repository(owner: $owner, name: $name) {
+    pullRequest(number: $number) {
+      state isDraft mergeable mergeStateStatus reviewDecision
+      commits(last: 1) { nodes { commit { statusCheckRollup { state } } } }
+    }
+  }
+}
+"""
+
+_THREADS_QUERY = """
+query AoReviewThreads($owner: String!, $name: String!, $number: Int!, $after: String) {
+  repository(owner: $owner, name: $name) {
+    pullRequest(number: $number) {
+      reviewThreads(first: 100, after: $after) {
+        pageInfo { hasNextPage endCursor }
+        nodes {
+          id isResolved path line
+          comments(first: 1) {
+            nodes { id databaseId author { __typename login } body path line url createdAt }
+          }
+        }
+      }
+      reviews(last: 30) { nodes { author { login } state body submittedAt } }
+    }
+  }
+}
+"""
+_MAX_THREAD_PAGES = 10
+
+
+def _pr_info(data: PullRequest, repo: RepoName) -> PRInfo:
+    return PRInfo(
+        number=data.number,
+        url=data.html_url,
+        title=data.title or "",
+        owner=repo.owner,
+        repo=repo.name,
+        branch=data.head.ref,
+        base_branch=data.base.ref,
+        is_draft=bool(data.draft),
+    )
+
+
+def _repo_of(pr: PRInfo) -> RepoName:
+    return check_repo(pr.owner, pr.repo, f"pull request {pr.key}")
+
+
+class GitHubSCM:
+    """GitHub pull requests through PyGithub (REST, in worker threads) and GraphQL; snapshots through httpx.
+
+    Implements ``SCM`` and every optional capability: ``SupportsPRSnapshots``, ``SupportsPRSummary``,
+    ``SupportsReviewThreads``, ``SupportsClaimPR`` and ``SupportsWebhooks``.
+    """
+
+    def __init__(self, config: GitHubSCMConfig) -> None:
+        self.config = config
+        self._gh = GitHubAccess(config.base_url, config.token_env, config.timeout_seconds)
+        self._web = web_base(config.base_url)
+        self._engine: SnapshotEngine | None = None
+
+    @property
+    def name(self) -> str:
+        """``github``."""
+        return "github"
+
+    # ------------------------------------------------------------------ pull requests
+
+    async def detect_pr(self, session: Session, project: ProjectConfig) -> PRInfo | None:
+        """The open pull request whose head is the session's branch (``head=owner:branch``), or ``None``."""
+        if not session.branch:
+            return None
+        repo = parse_repo(project)
+        branch = session.branch
+
+        def find(gh: Github) -> PRInfo | None:
+            for data in gh.get_repo(repo).get_pulls(state="open", head=f"{repo.owner}:{branch}"):
+                return _pr_info(data, repo)
+            return None
+
+        return await self._call(f"find the pull request of branch {branch} in {repo}", find, repo=repo, project=project)
+
+    async def resolve_pr(self, reference: str, project: ProjectConfig) -> PRInfo:
+        """A pull request of the project's repository by number (``42``, ``#42``) or URL.
+
+        Raises:
+            SCMError: for a reference that is neither, a URL of another repository, or no such pull request.
+        """
+        repo = parse_repo(project)
+        number = self._number_from(reference.strip(), repo)
+
+        def get(gh: Github) -> PRInfo:
+            data = gh.get_repo(repo).get_pull(number)
+            data.complete()
+            return _pr_info(data, repo)
+
+        return await self._call(f"read pull request #{number} of {repo}", get, repo=repo, project=project)
+
+    def _number_from(self, reference: str, repo: RepoName) -> int:
+        match = _NUMBER_RE.match(reference)
+        if match:
+            return int(match.group(1))
+        parts = urlsplit(reference)
+        url_match = _PR_URL_RE.match(parts.path) if parts.scheme in ("http", "https") else None
+        if url_match is None:
+            raise SCMError(f"{reference!r} is not a pull request number (42, #42) or URL (.../owner/repo/pull/42)")
+        if f"{url_match.group(1)}/{url_match.group(2)}".lower() != repo.lower():
+            raise SCMError(f"{reference} is a pull request of {url_match.group(1)}/{url_match.group(2)}, not of {repo}")
+        return int(url_match.group(3))
+
+    async def get_pr_state(self, pr: PRInfo) -> PRState:
+        """Open, merged or closed."""
+        repo = _repo_of(pr)
+
+        def get(gh: Github) -> PRState:
+            data = gh.get_repo(repo).get_pull(pr.number)
+            data.complete()
+            return m.pr_state(data.state, bool(data.merged))
+
+        return await self._call(f"read the state of {pr.key}", get, pr=pr)
+
+    async def get_pr_summary(self, pr: PRInfo) -> PRSummary:
+        """State, title, additions and deletions."""
+        repo = _repo_of(pr)
+
+        def get(gh: Github) -> PRSummary:
+            data = gh.get_repo(repo).get_pull(pr.number)
+            data.complete()
+            return PRSummary(
+                state=m.pr_state(data.state, bool(data.merged)),
+                title=data.title or "",
+                additions=data.additions,
+                deletions=data.deletions,
+            )
+
+        return await self._call(f"read {pr.key}", get, pr=pr)
+
+    async def merge_pr(self, pr: PRInfo, method: MergeMethod = MergeMethod.SQUASH) -> None:
+        """Merge (only the head that was checked: a push in between makes GitHub refuse with 409).
+
+        The head branch is deleted afterwards when ``deleteBranchOnMerge`` is set and it lives in the
+        same repository.
+
+        Raises:
+            SCMError: with GitHub's reason when it refuses (not mergeable, checks, reviews, draft).
+        """
+        from github.GithubException import GithubException
+
+        repo = _repo_of(pr)
+        delete = self.config.delete_branch_on_merge
+
+        def merge(gh: Github) -> None:
+            github_repo = gh.get_repo(repo)
+            data = github_repo.get_pull(pr.number)
+            data.complete()
+            head_sha, head_repo = data.head.sha, data.head.repo
+            status = data.merge(merge_method=method.value, sha=head_sha)
+            if not status.merged:
+                raise SCMError(f"GitHub did not merge {pr.key}: {status.message}")
+            if delete and head_repo is not None and head_repo.full_name.lower() == repo.lower():
+                try:
+                    gh.requester.requestJsonAndCheck(
+                        "DELETE", f"{github_repo.url}/git/refs/heads/{quote(data.head.ref, safe='/')}"
+                    )
+                except GithubException as exc:
+                    if exc.status not in (404, 422):  # already gone
+                        raise
+
+        await self._call(f"merge {pr.key}", merge, pr=pr)
+
+    async def close_pr(self, pr: PRInfo) -> None:
+        """Close without merging."""
+        repo = _repo_of(pr)
+
+        def close(gh: Github) -> None:
+            gh.get_repo(repo).get_pull(pr.number).edit(state="closed")
+
+        await self._call(f"close {pr.key}", close, pr=pr)
+
+    # ------------------------------------------------------------------ CI
+
+    async def get_ci_checks(self, pr: PRInfo) -> list[CICheck]:
+        """Every check run and commit status of the head commit (latest per name)."""
+        repo = _repo_of(pr)
+
+        def read(gh: Github) -> list[CICheck]:
+            github_repo = gh.get_repo(repo)
+            data = github_repo.get_pull(pr.number)
+            data.complete()
+            commit = github_repo.get_commit(data.head.sha)
+            checks = [
+                m.check_from_run(
+                    {
+                        "name": run.name,
+                        "status": run.status,
+                        "conclusion": run.conclusion,
+                        "details_url": run.details_url,
+                        "html_url": run.html_url,
+                        "started_at": run.started_at,
+                        "completed_at": run.completed_at,
+                    }
+                )
+                for run in commit.get_check_runs()
+            ]
+            combined = commit.get_combined_status()
+            checks += [
+                m.check_from_status(
+                    {
+                        "context": status.context,
+                        "state": status.state,
+                        "target_url": status.target_url,
+                        "created_at": status.created_at,
+                        "updated_at": status.updated_at,
+                    }
+                )
+                for status in combined.statuses
+            ]
+            return checks
+
+        return await self._call(f"read the CI checks of {pr.key}", read, pr=pr)
+
+    async def get_ci_summary(self, pr: PRInfo) -> CIStatus:
+        """Failing if any check failed, pending if any runs, passing if any passed, else none.
+
+        Fails closed: when the checks of an open pull request cannot be read, the answer is ``failing``
+        (a merged or closed one gives ``none``). A rate limit is raised, not hidden.
+        """
+        try:
+            return m.ci_summary(await self.get_ci_checks(pr))
+        except RateLimitedError:
+            raise
+        except SCMError:
+            try:
+                state = await self.get_pr_state(pr)
+            except SCMError:
+                state = PRState.OPEN
+            return CIStatus.NONE if state is not PRState.OPEN else CIStatus.FAILING
+
+    # ------------------------------------------------------------------ reviews
+
+    async def get_reviews(self, pr: PRInfo) -> list[Review]:
+        """Every submitted review, oldest first."""
+        repo = _repo_of(pr)
+
+        def read(gh: Github) -> list[Review]:
+            return [
+                Review(
+                    author=review.user.login if review.user else "ghost",
+                    state=m.review_state(review.state),
+                    body=review.body or "",
+                    submitted_at=review.submitted_at,
+                )
+                for review in gh.get_repo(repo).get_pull(pr.number).get_reviews()
+            ]
+
+        return await self._call(f"read the reviews of {pr.key}", read, pr=pr)
+
+    async def _pr_details(self, pr: PRInfo) -> dict[str, Any]:
+        repo = _repo_of(pr)
+        variables = {"owner": repo.owner, "name": repo.name, "number": pr.number}
+        try:
+            data = await self._gh.graphql(f"read {pr.key}", _PR_QUERY, variables)
+        except NotFound as exc:
+            raise SCMError(f"pull request {pr.key} does not exist or cannot be seen with the token") from exc
+        node = (data.get("repository") or {}).get("pullRequest")
+        if not isinstance(node, dict):
+            raise SCMError(f"pull request {pr.key} does not exist or cannot be seen with the token")
+        return node
+
+    async def get_review_decision(self, pr: PRInfo) -> ReviewDecision:
+        """GitHub's review decision (``none`` when the repository requires no review)."""
+        return m.review_decision((await self._pr_details(pr)).get("reviewDecision"))
+
+    async def _threads(self, pr: PRInfo) -> tuple[list[ReviewComment], list[dict[str, Any]]]:
+        repo = _repo_of(pr)
+        threads: list[ReviewComment] = []
+        reviews: list[dict[str, Any]] = []
+        after: str | None = None
+        for _ in range(_MAX_THREAD_PAGES):
+            variables = {"owner": repo.owner, "name": repo.name, "number": pr.number, "after": after}
+            try:
+                data = await self._gh.graphql(f"read the review threads of {pr.key}", _THREADS_QUERY, variables)
+            except NotFound as exc:
+                raise SCMError(f"pull request {pr.key} does not exist or cannot be seen with the token") from exc
+            node = (data.get("repository") or {}).get("pullRequest") or {}
+            connection = node.get("reviewThreads") or {}
+            for thread in connection.get("nodes") or []:
+                comment = m.thread_comment(thread) if isinstance(thread, dict) else None
+                if comment is not None:
+                    threads.append(comment)
+            if not reviews:
+                reviews = [r for r in (node.get("reviews") or {}).get("nodes") or [] if isinstance(r, dict)]
+            page = connection.get("pageInfo") or {}
+            if not page.get("hasNextPage"):
+                break
+            after = page.get("endCursor")
+        return threads, reviews
+
+    async def get_pending_comments(self, pr: PRInfo) -> list[ReviewComment]:
+        """The first comment of every unresolved thread started by a human."""
+        threads, _ = await self._threads(pr)
+        return [t for t in threads if not t.is_resolved and not t.is_bot]
+
+    async def get_automated_comments(self, pr: PRInfo) -> list[AutomatedComment]:
+        """The first comment of every unresolved thread started by a bot."""
+        threads, _ = await self._threads(pr)
+        return [m.automated(t) for t in threads if not t.is_resolved and t.is_bot]
+
+    async def get_review_threads(self, pr: PRInfo) -> ReviewThreads:
+        """Unresolved threads of humans and bots (``is_bot`` set) and the bodies of submitted reviews."""
+        threads, reviews = await self._threads(pr)
+        return ReviewThreads(threads=[t for t in threads if not t.is_resolved], reviews=m.review_summaries(reviews))
+
+    async def get_mergeability(self, pr: PRInfo) -> MergeReadiness:
+        """Whether the pull request can be merged now, with every blocker named (one GraphQL request)."""
+        node = await self._pr_details(pr)
+        state = m.pr_state(node.get("state"))
+        if state is PRState.MERGED:
+            return MergeReadiness(mergeable=True, ci_passing=True, approved=True, no_conflicts=True, blockers=[])
+        commits = ((node.get("commits") or {}).get("nodes") or [{}])[-1] or {}
+        rollup = (commits.get("commit") or {}).get("statusCheckRollup") or {}
+        ci = m.ci_from_rollup(rollup.get("state"))
+        found = m.blockers(
+            state=state,
+            ci=ci,
+            decision=node.get("reviewDecision"),
+            mergeable=node.get("mergeable"),
+            merge_state=node.get("mergeStateStatus"),
+            draft=bool(node.get("isDraft")),
+        )
+        return MergeReadiness(
+            mergeable=not found,
+            ci_passing=ci in (CIStatus.PASSING, CIStatus.NONE),
+            approved=str(node.get("reviewDecision") or "").upper() == "APPROVED",
+            no_conflicts=str(node.get("mergeable") or "").upper() == "MERGEABLE",
+            blockers=found,
+        )
+
+    # ------------------------------------------------------------------ claiming
+
+    async def checkout_pr(self, pr: PRInfo, workspace_path: str) -> bool:
+        """Check the pull request's branch out in the workspace; ``True`` if the branch changed.
+
+        Raises:
+            SCMError: when the workspace has uncommitted changes or git fails.
+        """
+        from ao_scm_github._checkout import checkout
+
+        return await checkout(pr, workspace_path)
+
+    async def assign_pr_to_current_user(self, pr: PRInfo) -> None:
+        """Add the token's user to the pull request's assignees."""
+        repo = _repo_of(pr)
+
+        def assign(gh: Github) -> None:
+            login = gh.get_user().login
+            gh.get_repo(repo).get_issue(pr.number).add_to_assignees(login)
+
+        await self._call(f"assign {pr.key}", assign, pr=pr)
+
+    # ------------------------------------------------------------------ webhooks
+
+    async def verify_webhook(self, request: WebhookRequest, project: ProjectConfig) -> WebhookVerification:
+        """Check size (413), signature (401) and JSON (400) of a delivery."""
+        return _webhooks.verify(request, self.config.webhook)
+
+    async def parse_webhook(self, request: WebhookRequest, project: ProjectConfig) -> WebhookEvent | None:
+        """The event of a verified delivery (``None`` for deliveries ao has no use for)."""
+        return _webhooks.parse(request)
+
+    # ------------------------------------------------------------------ snapshots
+
+    async def get_pr_snapshots(self, prs: Sequence[PRInfo]) -> dict[str, PRSnapshot]:
+        """Snapshots keyed by ``PRInfo.key``, in as few requests as GitHub allows.
+
+        One GraphQL request per 25 changed pull requests, and only conditional requests (answered 304,
+        free) when nothing changed. Pull requests that cannot be read are left out.
+
+        Raises:
+            RateLimitedError: when GitHub refuses for a rate limit (with the reset time).
+        """
+        readable = []
+        for pr in prs:
+            try:
+                _repo_of(pr)
+            except SCMError:
+                continue  # not a GitHub owner/name: it cannot be read, so it is left out
+            readable.append(pr)
+        if not readable:
+            return {}
+        if self._engine is None:
+            from ao_scm_github._snapshots import SnapshotEngine
+
+            self._engine = SnapshotEngine(
+                self._gh, self.config.max_concurrent_requests, guards=self.config.snapshot_guards
+            )
+        return await self._engine.snapshots(readable)
+
+    @property
+    def last_poll(self) -> dict[str, int]:
+        """What the last :meth:`get_pr_snapshots` did (``requests``, ``not_modified``, ``graphql``, ``refreshed``)."""
+        return dict(self._engine.last_poll) if self._engine else {}
+
+    # ------------------------------------------------------------------ plumbing
+
+    async def _call(
+        self,
+        what: str,
+        fn: Callable[[Github], T],
+        *,
+        pr: PRInfo | None = None,
+        repo: RepoName | None = None,
+        project: ProjectConfig | None = None,
+    ) -> T:
+        """Run ``fn`` in a worker thread; a 404 names the missing pull request or the invisible repository."""
+        try:
+            return await self._gh.call(what, fn)
+        except NotFound as exc:
+            if repo is not None and not await self._repo_visible(repo):
+                key = f"projects.{project.name or '<project>'}.repo" if project else "the project's repo"
+                raise SCMError(
+                    f"GitHub repository {repo} does not exist or the token from {self.config.token_env} cannot "
+                    f"see it; check {key} and the token's access"
+                ) from exc
+            if pr is not None:
+                raise SCMError(f"pull request {pr.key} does not exist or cannot be seen with the token") from exc
+            raise SCMError(f"GitHub could not {what}: not found") from exc
+
+    async def _repo_visible(self, repo: RepoName) -> bool:
+        def probe(gh: Github) -> None:
+            gh.get_repo(repo).complete()
+
+        try:
+            await self._gh.call(f"read repository {repo}", probe)
+        except NotFound:
+            return False
+        return True
