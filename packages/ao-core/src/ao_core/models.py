@@ -75,9 +75,9 @@ def utc_now() -> datetime:
 
 
 class _Model(BaseModel):
-    """Base of every data model: unknown fields are an error, enums serialize as their values."""
+    """Base of every data model: unknown fields are an error; validators are built on first use (fast start-up)."""
 
-    model_config = ConfigDict(extra="forbid", use_enum_values=False, frozen=False)
+    model_config = ConfigDict(extra="forbid", use_enum_values=False, frozen=False, defer_build=True)
 
 
 # --------------------------------------------------------------------------- enums

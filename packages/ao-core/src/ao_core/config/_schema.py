@@ -104,6 +104,7 @@ class _ConfigModel(BaseModel):
         populate_by_name=True,
         extra="forbid",
         validate_default=True,
+        defer_build=True,  # build validators on first use: keeps CLI start-up fast
     )
 
 
@@ -272,7 +273,7 @@ def _merged_reactions(configured: dict[str, ReactionConfig]) -> dict[str, Reacti
 class AgentSpecificConfig(_ConfigModel):
     """A project's ``agentConfig``: common keys plus anything an agent plugin understands."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow", defer_build=True)
 
     permissions: PermissionMode = PermissionMode.PERMISSIONLESS
     model: str | None = None
