@@ -75,6 +75,7 @@ __all__ = [
     "PluginModule",
     "Runtime",
     "SupportsActions",
+    "SupportsAliveMany",
     "SupportsAttachInfo",
     "SupportsClaimPR",
     "SupportsCreateIssue",
@@ -176,6 +177,15 @@ class Runtime(Protocol):
 
     async def is_alive(self, handle: RuntimeHandle) -> bool:
         """Whether the session still exists. Must be cheap: it runs for every session on every poll."""
+        ...
+
+
+@runtime_checkable
+class SupportsAliveMany(Protocol):
+    """Optional runtime capability: liveness of many sessions in one call (the kernel probes every poll)."""
+
+    async def is_alive_many(self, handles: Sequence[RuntimeHandle]) -> dict[str, bool]:
+        """Return ``handle.id → alive`` for every handle, with as few external calls as possible."""
         ...
 
 

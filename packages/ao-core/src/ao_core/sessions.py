@@ -31,6 +31,7 @@ from ao_core.interfaces import (
     SCM,
     Agent,
     Runtime,
+    SupportsAliveMany,
     SupportsPostCreate,
     SupportsPostLaunchSetup,
     SupportsRestoreCommand,
@@ -478,6 +479,22 @@ class SessionManager:
             session.activity = ActivityState.EXITED
             self.store.update_session(session.id, activity=ActivityState.EXITED)
 
+    async def probe_liveness(self, sessions: list[Session]) -> dict[str, bool]:
+        """Liveness of many sessions (batched per runtime, as ``list_sessions`` does); changes nothing.
+
+        Sessions without a runtime handle or of an unknown project, and sessions whose probe failed, are
+        missing from the result: the caller decides what an unknown liveness means. Never raises for a
+        failed probe.
+        """
+        live = [s for s in sessions if s.runtime_handle is not None and s.project_id in self.config.projects]
+        if not live:
+            return {}
+        try:
+            return await self._probe_alive(live)
+        except AoError as exc:
+            log.warning("liveness probe failed: %s", exc)
+            return {}
+
     async def _probe_alive(self, sessions: list[Session]) -> dict[str, bool]:
         """Liveness of many sessions: one batched call per runtime when it offers one, else concurrent probes."""
         results: dict[str, bool] = {}
@@ -489,10 +506,9 @@ class SessionManager:
         async def probe_group(project_id: str, runtime_name: str, group: list[Session]) -> None:
             runtime = self.runtime_for(project_id, runtime_name)
             handles = [s.runtime_handle for s in group if s.runtime_handle is not None]
-            many = getattr(runtime, "is_alive_many", None)
-            if many is not None:
+            if isinstance(runtime, SupportsAliveMany):
                 found: Mapping[str, bool] = await _bounded(
-                    many(handles), "runtime is_alive_many", seconds=_LIVENESS_TIMEOUT_S
+                    runtime.is_alive_many(handles), "runtime is_alive_many", seconds=_LIVENESS_TIMEOUT_S
                 )
                 for s in group:
                     assert s.runtime_handle is not None
