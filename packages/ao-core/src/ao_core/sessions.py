@@ -295,16 +295,7 @@ class SessionManager:
                 agent_session_id=str(uuid.uuid4()),
                 agent_config=agent_config.model_dump(by_alias=True, exclude_none=True, mode="json"),
             )
-            if isinstance(agent_plugin, SupportsWorkspaceHooks):
-                await _bounded(
-                    agent_plugin.setup_workspace_hooks(
-                        info.path,
-                        WorkspaceHooksConfig(
-                            session_id=session_id, data_dir=str(self.state_dir), ao_command=self.ao_command
-                        ),
-                    ),
-                    "agent workspace hooks",
-                )
+            await self._install_hooks(agent_plugin, info.path, session_id)
             environment = {
                 **agent_plugin.get_environment(launch),
                 **self._ao_environment(project_id, session_id, issue_id),
@@ -368,6 +359,14 @@ class SessionManager:
             return f"feat/issue-{issue_id}" if issue_id.isdigit() else f"feat/{issue_id}"
         return f"session/{uuid.uuid4().hex[:8]}"
 
+    async def _install_hooks(self, agent: Agent, workspace_path: str, session_id: str) -> None:
+        """Let the agent install its hooks in the workspace (before it starts, so they are active at once)."""
+        if isinstance(agent, SupportsWorkspaceHooks):
+            hooks = WorkspaceHooksConfig(
+                session_id=session_id, data_dir=str(self.state_dir), ao_command=self.ao_command
+            )
+            await _bounded(agent.setup_workspace_hooks(workspace_path, hooks), "agent workspace hooks")
+
     def _ao_environment(self, project_id: str, session_id: str, issue_id: str | None) -> dict[str, str]:
         env = {
             "AO_SESSION": session_id,
@@ -398,18 +397,29 @@ class SessionManager:
         return True
 
     async def wait_until_ready(
-        self, session: Session, runtime: Runtime, agent: Agent, handle: RuntimeHandle, *, timeout_s: float
+        self,
+        session: Session,
+        runtime: Runtime,
+        agent: Agent,
+        handle: RuntimeHandle,
+        *,
+        timeout_s: float,
+        accept_waiting_input: bool = False,
     ) -> bool:
         """Wait until the agent shows it is ready for input (its own signal, else its screen).
 
-        Polls quickly at first and then more slowly; never a fixed sleep. Returns False when the agent
-        exited, shows a question nobody answered, or the timeout passed.
+        Polls quickly at first and then more slowly; never a fixed sleep. The session is re-read from the
+        store on each probe, so state that agent hooks record meanwhile is seen. Returns False when the agent
+        exited, shows a question (unless ``accept_waiting_input``: a message then answers it), or the
+        timeout passed.
         """
+        ready = _READY_STATES | ({ActivityState.WAITING_INPUT} if accept_waiting_input else set())
         delay = 0.02
         with anyio.move_on_after(timeout_s):
             while True:
+                session = self.store.get_session(session.id) or session
                 state = await self.probe_activity(session, runtime, agent, handle)
-                if state in _READY_STATES:
+                if state in ready:
                     return True
                 if state is ActivityState.EXITED:
                     return False
@@ -566,16 +576,16 @@ class SessionManager:
         assert session.agent is not None
         runtime = self.runtime_for(session.project_id, session.runtime_handle.runtime_name)
         agent = self.agent_for(session.project_id, session.agent)
-        if wait and not await self.wait_until_ready(
-            session, runtime, agent, session.runtime_handle, timeout_s=timeout_s
-        ):
+        ready = not wait or await self.wait_until_ready(
+            session, runtime, agent, session.runtime_handle, timeout_s=timeout_s, accept_waiting_input=True
+        )
+        if not ready:
             state = await self.probe_activity(session, runtime, agent, session.runtime_handle)
             if state is ActivityState.EXITED:
                 raise SessionError(f"session '{session_id}': the agent exited; run 'ao session restore {session_id}'")
-            if state is not ActivityState.WAITING_INPUT:
-                raise SessionError(
-                    f"session '{session_id}' stayed busy for {timeout_s:.0f}s; send with --no-wait to queue it anyway"
-                )
+            raise SessionError(
+                f"session '{session_id}' stayed busy for {timeout_s:.0f}s; send with --no-wait to queue it anyway"
+            )
         await _bounded(runtime.send_message(session.runtime_handle, message), "runtime send_message")
         return session
 
@@ -668,6 +678,7 @@ class SessionManager:
             agent_session_id=session.metadata.get("agentSessionId"),
             agent_config=project.agent_config.model_dump(by_alias=True, exclude_none=True, mode="json"),
         )
+        await self._install_hooks(agent, session.workspace_path, session.id)
         command: str | None = None
         if isinstance(agent, SupportsRestoreCommand):
             command = await _bounded(agent.get_restore_command(session, project), "agent restore command")
