@@ -337,6 +337,7 @@ class SessionManager:
             self.store.save_session(session)
             if isinstance(agent_plugin, SupportsPostLaunchSetup):
                 await _bounded(agent_plugin.post_launch_setup(session), "agent post-launch setup")
+                self._save_metadata(session)
         except BaseException:
             await _undo(undo)
             raise
@@ -366,6 +367,14 @@ class SessionManager:
                 session_id=session_id, data_dir=str(self.state_dir), ao_command=self.ao_command
             )
             await _bounded(agent.setup_workspace_hooks(workspace_path, hooks), "agent workspace hooks")
+
+    def _save_metadata(self, session: Session) -> None:
+        """Persist what a plugin put in ``session.metadata``, key by key (hooks may write other keys meanwhile)."""
+        stored = self.store.get_session(session.id)
+        known = stored.metadata if stored is not None else {}
+        for key, value in session.metadata.items():
+            if known.get(key) != value:
+                self.store.set_metadata(session.id, key, value)
 
     def _ao_environment(self, project_id: str, session_id: str, issue_id: str | None) -> dict[str, str]:
         env = {
@@ -718,6 +727,7 @@ class SessionManager:
         if isinstance(agent, SupportsPostLaunchSetup):
             try:
                 await _bounded(agent.post_launch_setup(session), "agent post-launch setup")
+                self._save_metadata(session)
             except AoError as exc:
                 log.warning("session %s: post-launch setup after restore failed: %s", session.id, exc)
         return session
