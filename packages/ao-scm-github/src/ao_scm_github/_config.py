@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
@@ -55,9 +57,17 @@ class GitHubSCMConfig(BaseModel):
         timeout_seconds: Timeout of each HTTP request.
         delete_branch_on_merge: Delete the head branch after :meth:`merge_pr` (as ``gh pr merge --delete-branch``).
         max_concurrent_requests: Bound on simultaneous requests (GitHub's secondary limits punish bursts).
-        snapshot_guards: Guard snapshot polls with conditional requests (an unchanged poll costs no rate
-            limit, but makes one request per open pull request); ``false`` re-reads every open pull
-            request by GraphQL each poll (one request per 25, never free).
+        snapshot_mode: How snapshot polls find what to re-read by GraphQL (one request per 25 pull
+            requests). ``adaptive``: one conditional request per repository (free when nothing changed),
+            plus every poll the pull requests whose CI is pending, plus a periodic full refresh.
+            ``guarded``: conditional requests only, about one per open pull request per poll.
+            ``graphql``: every pull request every poll (never free).
+        full_refresh_polls: Adaptive mode: re-read a pull request after this many polls without reading
+            it (catches a re-run of a finished check when no webhook tells).
+        full_refresh_seconds: Adaptive mode: re-read a pull request read this long ago (``null``: only
+            ``fullRefreshPolls`` counts).
+        ci_start_grace_seconds: Adaptive mode: an open pull request without CI is re-read every poll while
+            it was updated less than this long ago, since CI starts shortly after a push (0: never).
     """
 
     model_config = _CONFIG
@@ -68,7 +78,10 @@ class GitHubSCMConfig(BaseModel):
     timeout_seconds: float = Field(default=30.0, gt=0)
     delete_branch_on_merge: bool = True
     max_concurrent_requests: int = Field(default=32, ge=1, le=100)
-    snapshot_guards: bool = True
+    snapshot_mode: Literal["adaptive", "guarded", "graphql"] = "adaptive"
+    full_refresh_polls: int = Field(default=10, ge=1)
+    full_refresh_seconds: float | None = Field(default=600.0, gt=0)
+    ci_start_grace_seconds: float = Field(default=120.0, ge=0)
 
     @field_validator("base_url")
     @classmethod

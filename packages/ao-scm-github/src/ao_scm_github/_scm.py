@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlsplit
@@ -101,10 +102,15 @@ class GitHubSCM:
 
     Implements ``SCM`` and every optional capability: ``SupportsPRSnapshots``, ``SupportsPRSummary``,
     ``SupportsReviewThreads``, ``SupportsClaimPR`` and ``SupportsWebhooks``.
+
+    Args:
+        config: The plugin's options.
+        clock: Monotonic seconds for the snapshot engine's periodic refresh (tests pass their own).
     """
 
-    def __init__(self, config: GitHubSCMConfig) -> None:
+    def __init__(self, config: GitHubSCMConfig, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config
+        self._clock = clock
         self._gh = GitHubAccess(config.base_url, config.token_env, config.timeout_seconds)
         self._web = web_base(config.base_url)
         self._engine: SnapshotEngine | None = None
@@ -415,16 +421,24 @@ class GitHubSCM:
         return _webhooks.verify(request, self.config.webhook)
 
     async def parse_webhook(self, request: WebhookRequest, project: ProjectConfig) -> WebhookEvent | None:
-        """The event of a verified delivery (``None`` for deliveries ao has no use for)."""
-        return _webhooks.parse(request)
+        """The event of a verified delivery (``None`` for deliveries ao has no use for).
+
+        The snapshots the event may have changed are re-read by the next :meth:`get_pr_snapshots`, whatever
+        the guards say: a re-run of a finished check, for one, moves nothing a guard can see.
+        """
+        event = _webhooks.parse(request)
+        if event is not None and self._engine is not None:
+            self._engine.invalidate(event)
+        return event
 
     # ------------------------------------------------------------------ snapshots
 
     async def get_pr_snapshots(self, prs: Sequence[PRInfo]) -> dict[str, PRSnapshot]:
         """Snapshots keyed by ``PRInfo.key``, in as few requests as GitHub allows.
 
-        One GraphQL request per 25 changed pull requests, and only conditional requests (answered 304,
-        free) when nothing changed. Pull requests that cannot be read are left out.
+        One GraphQL request per 25 pull requests to re-read; which ones depends on ``snapshotMode``
+        (adaptive by default: one conditional request per repository, answered 304 and free when nothing
+        changed). Pull requests that cannot be read are left out.
 
         Raises:
             RateLimitedError: when GitHub refuses for a rate limit (with the reset time).
@@ -442,13 +456,23 @@ class GitHubSCM:
             from ao_scm_github._snapshots import SnapshotEngine
 
             self._engine = SnapshotEngine(
-                self._gh, self.config.max_concurrent_requests, guards=self.config.snapshot_guards
+                self._gh,
+                self.config.max_concurrent_requests,
+                mode=self.config.snapshot_mode,
+                full_refresh_polls=self.config.full_refresh_polls,
+                full_refresh_seconds=self.config.full_refresh_seconds,
+                ci_start_grace_seconds=self.config.ci_start_grace_seconds,
+                clock=self._clock,
             )
         return await self._engine.snapshots(readable)
 
     @property
     def last_poll(self) -> dict[str, int]:
-        """What the last :meth:`get_pr_snapshots` did (``requests``, ``not_modified``, ``graphql``, ``refreshed``)."""
+        """What the last :meth:`get_pr_snapshots` did.
+
+        ``requests``, ``not_modified``, ``graphql``, ``refreshed``; adaptive mode adds why pull requests were
+        re-read: ``volatile``, ``due`` (periodic refresh) and ``invalidated`` (webhooks).
+        """
         return dict(self._engine.last_poll) if self._engine else {}
 
     # ------------------------------------------------------------------ plumbing
