@@ -12,32 +12,30 @@ import anyio
 from ao_core.config import ProjectConfig
 from ao_core.errors import WorkspaceError
 from ao_core.models import WorkspaceCreateConfig, WorkspaceInfo
-
-from ._common import (
+from ao_workspace_worktree.gitsupport import (
+    Fetcher,
     Layout,
+    branch_exists,
     claim_dir,
     current_branch,
     delete_tree,
+    git_failure,
     info_for,
     is_work_tree_top,
     make_dir,
     path_taken,
     prepare,
-    refuse_unignored,
-)
-from ._config import CloneWorkspaceConfig
-from ._git import (
-    Fetcher,
-    branch_exists,
-    git_failure,
     query_git,
     redact,
     ref_exists,
+    refuse_unignored,
     remote_url,
     run_git,
+    run_post_create,
     validate_id,
 )
-from ._setup import run_post_create
+
+from ._config import CloneWorkspaceConfig
 
 __all__ = ["CloneWorkspace"]
 

@@ -1,6 +1,3 @@
-# Shared with ao-workspace-clone: this file is kept byte-identical in both distributions (they are
-# published separately and depend on nothing but ao-core). tests/test_shared_modules.py in
-# ao-workspace-clone fails when the copies differ: change both.
 """Project setup in a new workspace: the project's ``symlinks`` and its ``postCreate`` commands."""
 
 from __future__ import annotations
