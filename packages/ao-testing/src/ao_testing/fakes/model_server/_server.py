@@ -142,7 +142,9 @@ class ModelServer:
     Which turn answers which request: a request that offers tools gets the next scripted turn, unless that
     turn ``wait_for`` a user message the request's final message does not contain; then (and once the script
     is used up) it gets ``idle_reply``, which ends the agent's turn and consumes nothing. A request without
-    tools (title generation, commit messages) gets ``side_reply`` and consumes nothing.
+    tools (title generation, commit messages) gets ``side_reply`` and consumes nothing, except Aider's: its
+    requests offer no tools but ask for edit blocks, so they get turns with the tool calls written as edit
+    blocks (see ``_text_edits``).
 
     Args:
         side_reply: The answer to requests without tools.

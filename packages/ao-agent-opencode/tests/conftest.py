@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+# The test modules import opencode_support from this directory (tests are not a package).
+sys.path.insert(0, str(Path(__file__).parent))
+
+from ao_testing.fakes.model_server.pytest_fixtures import model_server
+
+__all__ = ["model_server"]
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own HOME: OpenCode's config, plugins and session database live under it."""
+    home = tmp_path / "isolated-home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    for key in (
+        "XDG_DATA_HOME",
+        "XDG_CONFIG_HOME",
+        "XDG_CACHE_HOME",
+        "XDG_STATE_HOME",
+        "OPENCODE_DB",
+        "OPENCODE_CONFIG",
+        "OPENCODE_CONFIG_CONTENT",
+        "AO_SESSION_ID",
+        "AO_SESSION",
+        "AO_STATE_DIR",
+        "AO_PROJECT_ID",
+    ):
+        monkeypatch.delenv(key, raising=False)
+    return home
