@@ -754,16 +754,14 @@ class LifecycleManager:
             meta = check.session.metadata.get("reviewThreads") or {}
             age = _age_s(now, meta.get("checkedAt"))
             changed = meta.get("key") != _review_key(check.snapshot)
-            if check.forced:
+            if check.forced or changed:
+                # A new head or a new review decision can resolve or add threads, and "mergeable" depends on
+                # them: read them in this poll, or an approval would wait out the interval before merging.
                 review_due.append(check)
             elif check.snapshot.review_decision is ReviewDecision.CHANGES_REQUESTED:
-                if changed or age is None or age >= self.review_check_interval_s:
+                if age is None or age >= self.review_check_interval_s:
                     review_due.append(check)
-            elif (
-                age is None
-                or age >= self.review_backlog_interval_s
-                or (changed and age >= self.review_check_interval_s)
-            ):
+            elif age is None or age >= self.review_backlog_interval_s:
                 backlog.append((age if age is not None else float("inf"), check))
         backlog.sort(key=lambda item: item[0], reverse=True)
         review_due += [check for _, check in backlog[: max(0, self.review_backlog_per_poll)]]

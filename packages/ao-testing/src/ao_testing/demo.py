@@ -629,10 +629,8 @@ class _Demo:
             self.store,
             self.manager,
             # A demo runs in seconds, not minutes: look for the agent's pull request at every poll (the
-            # default is once a minute), and re-read review threads as soon as the review state changes (by
-            # default an approval is judged on the thread count read up to 2 minutes earlier).
+            # default is once a minute).
             detect_pr_interval_s=0,
-            review_check_interval_s=0,
             send_ready_wait_s=15,  # let the agent finish its turn so that a message starts a fresh one
         )
         self.emit("demo.setup", f"config {self.config_file}; ao state in {self.state}")
