@@ -56,6 +56,7 @@ class EchoAgent:
     def get_launch_command(self, config: AgentLaunchConfig) -> str:
         record = inbox(config.workspace_path)
         record.parent.mkdir(parents=True, exist_ok=True)
+        (record.parent / ".gitignore").write_text("*\n")  # keep the worktree clean, as agents' own files are
         parts = [sys.executable, str(PROGRAM), str(record)]
         if self.config.work_seconds:
             parts += ["--work-seconds", str(self.config.work_seconds)]

@@ -642,8 +642,8 @@ class LifecycleManager:
         due: list[_Check] = []
         for check in checks:
             session = check.session
-            if check.scm is None or not session.branch:
-                continue
+            if check.scm is None or not session.branch or session.metadata.get("prAutoDetect") is False:
+                continue  # prAutoDetect is false once another session claimed this one's pull request
             snapshot = session.metadata.get("prSnapshot") or {}
             closed = session.pr is not None and snapshot.get("state") == PRState.CLOSED.value
             if session.pr is not None and not closed:

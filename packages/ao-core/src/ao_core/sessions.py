@@ -32,6 +32,7 @@ from ao_core.interfaces import (
     Agent,
     Runtime,
     SupportsAliveMany,
+    SupportsClaimPR,
     SupportsPostCreate,
     SupportsPostLaunchSetup,
     SupportsRestoreCommand,
@@ -45,6 +46,7 @@ from ao_core.models import (
     ActivityState,
     AgentLaunchConfig,
     Issue,
+    PRInfo,
     PromptDelivery,
     PRState,
     RuntimeCreateConfig,
@@ -60,7 +62,7 @@ from ao_core.prompts import build_prompts
 from ao_core.registry import Registry
 from ao_core.store import Store
 
-__all__ = ["CleanupResult", "KillResult", "SessionManager"]
+__all__ = ["ClaimResult", "CleanupResult", "KillResult", "SessionManager"]
 
 log = logging.getLogger("ao.sessions")
 
@@ -78,6 +80,18 @@ class KillResult:
     session_id: str
     cleaned: bool
     already_terminated: bool
+
+
+@dataclass
+class ClaimResult:
+    """What ``claim_pr`` did."""
+
+    session_id: str
+    pr: PRInfo
+    branch_changed: bool
+    taken_over_from: list[str] = field(default_factory=list)
+    assigned: bool = False
+    assign_error: str | None = None
 
 
 @dataclass
@@ -778,6 +792,70 @@ class SessionManager:
             if state is PRState.MERGED:
                 return f"pr merged (#{session.pr.number})"
         return None
+
+    # ------------------------------------------------------------------ claim-pr
+
+    async def claim_pr(self, session_id: str, reference: str, *, assign: bool = False) -> ClaimResult:
+        """Attach an existing open pull request to a session: check its branch out in the session's workspace.
+
+        Other sessions of the project that tracked the same pull request (or branch) let go of it, and stop
+        detecting pull requests by branch, so one PR feeds one agent.
+
+        Raises:
+            SessionError: the project has no SCM that can claim pull requests, the PR is not open, or the
+                session has no workspace.
+        """
+        session = await self.get(session_id, reconcile=False)
+        scm = self.scm_for(session.project_id)
+        if scm is None or not isinstance(scm, SupportsClaimPR):
+            raise SessionError(
+                f"project '{session.project_id}' has no SCM plugin that can claim pull requests "
+                f"(set projects.{session.project_id}.scm)"
+            )
+        if not session.workspace_path:
+            raise SessionError(f"session '{session_id}' has no workspace to check the pull request out in")
+        project = self.project(session.project_id)
+        pr = await _bounded(scm.resolve_pr(reference, project), "scm resolve_pr")
+        state = await _bounded(scm.get_pr_state(pr), "scm get_pr_state")
+        if state is not PRState.OPEN:
+            raise SessionError(f"pull request #{pr.number} is {state.value}; only an open pull request can be claimed")
+        others = [
+            other
+            for other in self.store.list_sessions(session.project_id)
+            if other.id != session.id
+            and not other.is_terminal
+            and ((other.pr is not None and other.pr.url == pr.url) or other.branch == pr.branch)
+        ]
+        if any(other.workspace_path and other.branch == pr.branch for other in others):
+            status = await anyio.run_process(
+                ["git", "-C", session.workspace_path, "status", "--porcelain"], check=False
+            )
+            if status.returncode != 0 or status.stdout.strip():
+                raise SessionError(
+                    f"workspace {session.workspace_path} has uncommitted changes; commit or stash them before "
+                    f"claiming pull request #{pr.number}"
+                )
+        for other in others:
+            # git checks a branch out in one worktree only: the session that lets go of the pull request keeps
+            # its files and commits on a detached HEAD.
+            if other.workspace_path and other.branch == pr.branch:
+                await anyio.run_process(["git", "-C", other.workspace_path, "checkout", "-q", "--detach"], check=False)
+        changed = await _bounded(scm.checkout_pr(pr, session.workspace_path), "scm checkout_pr", seconds=300)
+        taken: list[str] = []
+        for other in others:
+            self.store.update_session(other.id, pr=None)
+            self.store.set_metadata(other.id, "prAutoDetect", False)
+            taken.append(other.id)
+        self.store.update_session(session.id, pr=pr, branch=pr.branch)
+        self.store.set_metadata(session.id, "prAutoDetect", True)
+        result = ClaimResult(session_id=session.id, pr=pr, branch_changed=changed, taken_over_from=taken)
+        if assign:
+            try:
+                await _bounded(scm.assign_pr_to_current_user(pr), "scm assign")
+                result.assigned = True
+            except AoError as exc:
+                result.assign_error = str(exc)
+        return result
 
     # ------------------------------------------------------------------ helpers for the CLI
 

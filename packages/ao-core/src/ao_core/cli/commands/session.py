@@ -66,6 +66,19 @@ def register(subparsers: Any) -> None:
     add_config_argument(output)
     output.set_defaults(handler=run_output)
 
+    claim = sub.add_parser(
+        "claim-pr",
+        help="attach an existing pull request to a session",
+        description="Check an open pull request's branch out in a session's workspace and make the session track "
+        "it (CI failures and reviews then reach this session's agent). Other sessions tracking the same pull "
+        "request let go of it. The session defaults to $AO_SESSION_ID (inside an agent's session).",
+    )
+    claim.add_argument("pr", help="pull request number (42, #42) or URL")
+    claim.add_argument("session", nargs="?", help="session id (default: $AO_SESSION_ID)")
+    claim.add_argument("--assign-on-github", action="store_true", help="also assign the pull request to you")
+    add_config_argument(claim)
+    claim.set_defaults(handler=run_claim)
+
     from ao_core.cli.commands import attach
 
     att = sub.add_parser("attach", help="attach your terminal to a session", description=attach.__doc__)
@@ -140,4 +153,24 @@ def run_output(args: argparse.Namespace) -> int:
 
     ctx = open_context(args)
     print(run_async(lambda: ctx.manager.get_output(args.session, args.lines)))
+    return 0
+
+
+def run_claim(args: argparse.Namespace) -> int:
+    import os
+
+    from ao_core.cli._context import open_context, run_async
+    from ao_core.errors import SessionError
+
+    session_id = args.session or os.environ.get("AO_SESSION_ID")
+    if not session_id:
+        raise SessionError("name the session: ao session claim-pr <pr> <session> (or run it inside a session)")
+    ctx = open_context(args)
+    result = run_async(lambda: ctx.manager.claim_pr(session_id, args.pr, assign=args.assign_on_github))
+    moved = "checked out" if result.branch_changed else "already checked out"
+    print(f"{session_id} now tracks PR #{result.pr.number} ({result.pr.url}); branch {result.pr.branch} {moved}")
+    if result.taken_over_from:
+        print(f"  taken over from: {', '.join(result.taken_over_from)}")
+    if args.assign_on_github:
+        print("  assigned to you" if result.assigned else f"  not assigned: {result.assign_error}")
     return 0
