@@ -753,10 +753,14 @@ class LifecycleManager:
             assert check.snapshot is not None
             meta = check.session.metadata.get("reviewThreads") or {}
             age = _age_s(now, meta.get("checkedAt"))
-            changed = meta.get("key") != _review_key(check.snapshot)
-            if check.forced or changed:
+            decision = check.snapshot.review_decision
+            changed = bool(meta) and meta.get("key") != _review_key(check.snapshot)
+            first_look = not meta and decision in (ReviewDecision.CHANGES_REQUESTED, ReviewDecision.APPROVED)
+            if check.forced or changed or first_look:
                 # A new head or a new review decision can resolve or add threads, and "mergeable" depends on
                 # them: read them in this poll, or an approval would wait out the interval before merging.
+                # PRs never read without a decision join the backlog (a few per poll), so a first poll over
+                # many PRs does not cost one request per PR.
                 review_due.append(check)
             elif check.snapshot.review_decision is ReviewDecision.CHANGES_REQUESTED:
                 if age is None or age >= self.review_check_interval_s:
