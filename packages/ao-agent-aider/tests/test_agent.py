@@ -28,7 +28,10 @@ from ao_runtime_tmux import TmuxRuntime, TmuxRuntimeConfig
 
 pytestmark = pytest.mark.anyio
 
-NOW = datetime.now(UTC)
+
+def now() -> datetime:
+    """The current time, read when a test runs (not at collection: a long run would make "2 s ago" stale)."""
+    return datetime.now(UTC)
 
 
 def launch(workspace: Path, **fields: object) -> AgentLaunchConfig:
@@ -174,42 +177,42 @@ async def test_no_history_means_no_native_signal(agent: AiderAgent, workspace: P
 
 
 async def test_a_history_from_before_this_launch_is_ignored(agent: AiderAgent, workspace: Path) -> None:
-    install_history(workspace, "message-pending", modified_at=NOW - timedelta(seconds=5))
-    session = session_for(workspace, created_at=NOW - timedelta(hours=1), restored_at=NOW - timedelta(seconds=1))
+    install_history(workspace, "message-pending", modified_at=now() - timedelta(seconds=5))
+    session = session_for(workspace, created_at=now() - timedelta(hours=1), restored_at=now() - timedelta(seconds=1))
     assert await agent.get_activity_state(session, 60_000) is None
 
 
 async def test_a_submitted_message_without_answer_is_active(agent: AiderAgent, workspace: Path) -> None:
-    install_history(workspace, "message-pending", modified_at=NOW - timedelta(seconds=2))
+    install_history(workspace, "message-pending", modified_at=now() - timedelta(seconds=2))
     detection = await agent.get_activity_state(session_for(workspace), 60_000)
     assert detection is not None
     assert detection.state is ActivityState.ACTIVE
     assert detection.timestamp is not None
-    assert abs((detection.timestamp - (NOW - timedelta(seconds=2))).total_seconds()) < 1
+    assert abs((detection.timestamp - (now() - timedelta(seconds=2))).total_seconds()) < 1
     assert "no answer yet" in (detection.evidence or "")
 
 
 async def test_an_unanswered_message_past_the_active_window_leaves_it_to_the_screen(workspace: Path) -> None:
     # Aider may be asking a question (URL or file to add) before it sends the message.
     agent = AiderAgent(AiderAgentConfig(active_window_ms=1000))
-    install_history(workspace, "message-pending", modified_at=NOW - timedelta(seconds=5))
+    install_history(workspace, "message-pending", modified_at=now() - timedelta(seconds=5))
     assert await agent.get_activity_state(session_for(workspace), 60_000) is None
 
 
 @pytest.mark.parametrize("name", ["turn-complete", "question-pending", "api-error", "started"])
 async def test_a_recent_answer_leaves_it_to_the_screen(agent: AiderAgent, workspace: Path, name: str) -> None:
-    install_history(workspace, name, modified_at=NOW - timedelta(seconds=3))
+    install_history(workspace, name, modified_at=now() - timedelta(seconds=3))
     assert await agent.get_activity_state(session_for(workspace), 60_000) is None
 
 
 async def test_a_stale_answer_without_a_readable_screen_says_nothing(agent: AiderAgent, workspace: Path) -> None:
-    install_history(workspace, "turn-complete", modified_at=NOW - timedelta(hours=2))
+    install_history(workspace, "turn-complete", modified_at=now() - timedelta(hours=2))
     assert await agent.get_activity_state(session_for(workspace), 60_000) is None
 
 
 async def test_a_recent_commit_counts_as_activity(agent: AiderAgent, tmp_path: Path) -> None:
     repo = init_git_repo(tmp_path)
-    install_history(repo, "turn-complete", modified_at=NOW - timedelta(hours=2))
+    install_history(repo, "turn-complete", modified_at=now() - timedelta(hours=2))
     handle = RuntimeHandle(id="app-1", runtime_name="tmux", data={"socket_name": f"ao-none-{uuid.uuid4().hex[:8]}"})
     session = session_for(repo, runtime_handle=handle)
     # The repository's commit is seconds old: not idle, whatever the screen would say.
@@ -268,7 +271,7 @@ async def showing(
 async def test_a_stale_answer_is_decided_by_the_screen(
     agent: AiderAgent, workspace: Path, showing: dict[str, RuntimeHandle], name: str, expected: ActivityState | None
 ) -> None:
-    last = NOW - timedelta(minutes=10)
+    last = now() - timedelta(minutes=10)
     install_history(workspace, "turn-complete", modified_at=last)
     detection = await agent.get_activity_state(session_for(workspace, runtime_handle=showing[name]), 60_000)
     if expected is None:

@@ -44,7 +44,11 @@ from opencode_support import (
 pytestmark = pytest.mark.anyio
 
 SESSION = recorded_session_id()
-NOW = datetime.now(UTC)
+
+
+def now() -> datetime:
+    """The current time, read when a test runs (not at collection: a long run would make "2 s ago" stale)."""
+    return datetime.now(UTC)
 
 
 def launch(workspace: Path, **fields: object) -> AgentLaunchConfig:
@@ -218,7 +222,7 @@ async def test_a_session_of_another_workspace_or_an_older_one_is_not_taken(
     install_database(data_dir, "turn-complete", directory="/somewhere/else")
     assert await agent.opencode_session_id(session_for(workspace)) is None
     install_database(data_dir, "turn-complete", directory=os.path.realpath(workspace))
-    assert await agent.opencode_session_id(session_for(workspace, created_at=NOW)) is None
+    assert await agent.opencode_session_id(session_for(workspace, created_at=now())) is None
 
 
 def _unreadable_database(tmp_path: Path) -> Path:
@@ -237,7 +241,7 @@ async def test_an_unreadable_database_falls_back_to_session_list(workspace: Path
     agent = OpenCodeAgent(OpenCodeAgentConfig(command=str(stub), data_dir=str(_unreadable_database(tmp_path))))
     assert await agent.opencode_session_id(session_for(workspace)) == SESSION
     (tmp_path / "called").unlink()
-    assert await agent.opencode_session_id(session_for(workspace, created_at=NOW)) is None
+    assert await agent.opencode_session_id(session_for(workspace, created_at=now())) is None
     assert (tmp_path / "called").read_text() == "session list --format json"
 
 
@@ -288,13 +292,13 @@ async def test_activity_of_recorded_moments(
 ) -> None:
     session_id = str(recorded_rows(moment)["session"][0]["id"])
     session = session_for(workspace, metadata={METADATA_KEY: session_id})
-    install_database(data_dir, moment, newest_at=NOW - timedelta(seconds=2))
+    install_database(data_dir, moment, newest_at=now() - timedelta(seconds=2))
     fresh = await agent.get_activity_state(session, 60_000)
     assert fresh is not None
     assert fresh.state is states[0]
     assert fresh.timestamp is not None
-    assert abs((fresh.timestamp - (NOW - timedelta(seconds=2))).total_seconds()) < 1
-    install_database(data_dir, moment, newest_at=NOW - timedelta(minutes=10))
+    assert abs((fresh.timestamp - (now() - timedelta(seconds=2))).total_seconds()) < 1
+    install_database(data_dir, moment, newest_at=now() - timedelta(minutes=10))
     old = await agent.get_activity_state(session, 60_000)
     assert (old.state if old else None) is states[1]
 
@@ -303,8 +307,8 @@ async def test_records_from_before_this_launch_are_ignored(
     agent: OpenCodeAgent, data_dir: Path, workspace: Path
 ) -> None:
     session_id = str(recorded_rows("killed-mid-command")["session"][0]["id"])
-    install_database(data_dir, "killed-mid-command", newest_at=NOW - timedelta(seconds=20))
-    session = session_for(workspace, metadata={METADATA_KEY: session_id}, restored_at=NOW - timedelta(seconds=3))
+    install_database(data_dir, "killed-mid-command", newest_at=now() - timedelta(seconds=20))
+    session = session_for(workspace, metadata={METADATA_KEY: session_id}, restored_at=now() - timedelta(seconds=3))
     assert await agent.get_activity_state(session, 60_000) is None
 
 

@@ -20,8 +20,8 @@ from ao_core.models import (
     Session,
     WorkspaceHooksConfig,
 )
+from ao_core.procs import capture_pane, matches, runs_in
 
-from ao_agent_aider import _procs
 from ao_agent_aider._config import AiderAgentConfig
 from ao_agent_aider._git import exclude_from_git, head_commit_time
 from ao_agent_aider._history import HISTORY_FILE, UsageReader, first_user_line, read_tail
@@ -210,7 +210,7 @@ class AiderAgent:
         handle = session.runtime_handle
         if handle is None or handle.runtime_name != "tmux":
             return None
-        return await _procs.capture_pane(handle.id, dict(handle.data))
+        return await capture_pane(handle.id, handle.data)
 
     async def is_process_running(self, handle: RuntimeHandle) -> bool:
         """Whether ``aider`` runs in the session's process tree.
@@ -219,21 +219,8 @@ class AiderAgent:
         runtimes (containers) ao cannot see the processes and answers ``True``.
         """
         names = {self.process_name, Path(self._config.command).name}
-        if handle.runtime_name == "tmux":
-            root = await _procs.tmux_pane_pid(handle.id, dict(handle.data))
-            if root is None:
-                return False
-        elif handle.runtime_name == "process":
-            pid = handle.data.get("pid")
-            if not isinstance(pid, int) or not _procs.pid_alive(pid):
-                return False
-            root = pid
-        else:
-            return True
-        table = await _procs.process_table()
-        if not table:
-            return _procs.pid_alive(root)
-        return any(_procs.matches(entry, names) for entry in _procs.descendants(table, root))
+        # Aider is a Python console script: `python .../bin/aider ...` when not started through its `#!` line.
+        return await runs_in(handle, lambda entry: matches(entry, names, interpreter_prefixes=("python",)))
 
     # ------------------------------------------------------------------ session info
 

@@ -25,8 +25,9 @@ from ao_core.models import (
     Session,
     WorkspaceHooksConfig,
 )
+from ao_core.procs import matches, runs_in
 
-from ao_agent_claude_code import _hooks, _procs
+from ao_agent_claude_code import _hooks
 from ao_agent_claude_code._config import ClaudeCodeAgentConfig
 from ao_agent_claude_code._paths import config_dir, global_config_path, transcript_path
 from ao_agent_claude_code._pricing import price_for
@@ -256,21 +257,11 @@ class ClaudeCodeAgent:
         runtimes (containers) ao cannot see the processes and answers ``True``.
         """
         names = {self.process_name, Path(self._config.command).name}
-        if handle.runtime_name == "tmux":
-            root = await _procs.tmux_pane_pid(handle.id, dict(handle.data))
-            if root is None:
-                return False
-        elif handle.runtime_name == "process":
-            pid = handle.data.get("pid")
-            if not isinstance(pid, int) or not _procs.pid_alive(pid):
-                return False
-            root = pid
-        else:
-            return True
-        table = await _procs.process_table()
-        if not table:
-            return _procs.pid_alive(root)
-        return any(_procs.matches(entry, names) for entry in _procs.descendants(table, root))
+        # Claude Code's npm package runs as `node .../@anthropic-ai/claude-code/cli.js`.
+        markers = ("claude-code", *names)
+        return await runs_in(
+            handle, lambda entry: matches(entry, names, interpreters=("node", "bun"), script_markers=markers)
+        )
 
     # ------------------------------------------------------------------ session info
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from ao_core.interfaces import Agent
 
     from ao_agent_codex._agent import CodexAgent
-    from ao_agent_codex._procs import find_app_server_daemons, stop_app_server_daemons
+    from ao_agent_codex._daemons import find_app_server_daemons, stop_app_server_daemons
 
 __all__ = [
     "CodexAgent",
@@ -57,8 +57,8 @@ def create(config: CodexAgentConfig | None = None) -> Agent:
 
 _LAZY = {
     "CodexAgent": "ao_agent_codex._agent",
-    "find_app_server_daemons": "ao_agent_codex._procs",
-    "stop_app_server_daemons": "ao_agent_codex._procs",
+    "find_app_server_daemons": "ao_agent_codex._daemons",
+    "stop_app_server_daemons": "ao_agent_codex._daemons",
 }
 
 

@@ -26,8 +26,8 @@ from ao_core.models import (
     Session,
     WorkspaceHooksConfig,
 )
+from ao_core.procs import matches, runs_in
 
-from ao_agent_codex import _procs
 from ao_agent_codex._config import CodexAgentConfig
 from ao_agent_codex._config_toml import TablePath, set_tables, toml_string
 from ao_agent_codex._pricing import estimate
@@ -392,21 +392,8 @@ class CodexAgent:
         runtimes (containers) ao cannot see the processes and answers ``True``.
         """
         names = {self.process_name, Path(self._config.command).name}
-        if handle.runtime_name == "tmux":
-            root = await _procs.tmux_pane_pid(handle.id, dict(handle.data))
-            if root is None:
-                return False
-        elif handle.runtime_name == "process":
-            pid = handle.data.get("pid")
-            if not isinstance(pid, int) or not _procs.pid_alive(pid):
-                return False
-            root = pid
-        else:
-            return True
-        table = await _procs.process_table()
-        if not table:
-            return _procs.pid_alive(root)
-        return any(_procs.is_codex(entry, names) for entry in _procs.descendants(table, root))
+        # npm's Codex is a Node wrapper (`node .../bin/codex`) that runs the native binary: both count.
+        return await runs_in(handle, lambda entry: matches(entry, names, interpreters=("node", "bun")))
 
     # ------------------------------------------------------------------ session info
 

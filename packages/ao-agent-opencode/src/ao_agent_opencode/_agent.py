@@ -24,8 +24,9 @@ from ao_core.models import (
     Session,
     WorkspaceHooksConfig,
 )
+from ao_core.procs import matches, runs_in
 
-from ao_agent_opencode import _cli, _data, _procs
+from ao_agent_opencode import _cli, _data
 from ao_agent_opencode._config import OpenCodeAgentConfig
 from ao_agent_opencode._persist import persist_metadata, state_dir_candidates
 from ao_agent_opencode._screen import classify_screen
@@ -283,21 +284,8 @@ class OpenCodeAgent:
         runtimes (containers) ao cannot see the processes and answers ``True``.
         """
         names = {self.process_name, Path(self._config.command).name}
-        if handle.runtime_name == "tmux":
-            root = await _procs.tmux_pane_pid(handle.id, dict(handle.data))
-            if root is None:
-                return False
-        elif handle.runtime_name == "process":
-            pid = handle.data.get("pid")
-            if not isinstance(pid, int) or not _procs.pid_alive(pid):
-                return False
-            root = pid
-        else:
-            return True
-        table = await _procs.process_table()
-        if not table:
-            return _procs.pid_alive(root)
-        return any(_procs.matches(entry, names) for entry in _procs.descendants(table, root))
+        # OpenCode is a native binary; npm installs it as `opencode.exe` behind an `opencode` link.
+        return await runs_in(handle, lambda entry: matches(entry, names, suffix=".exe"))
 
     # ------------------------------------------------------------------ session info
 
