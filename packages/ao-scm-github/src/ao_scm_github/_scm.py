@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlsplit
 
+import anyio
 from ao_core.config import ProjectConfig
 from ao_core.errors import RateLimitedError, SCMError
 from ao_core.models import (
@@ -26,6 +29,7 @@ from ao_core.models import (
     ReviewThreads,
     Session,
     WebhookEvent,
+    WebhookEventKind,
     WebhookRequest,
     WebhookVerification,
 )
@@ -78,6 +82,18 @@ query AoReviewThreads($owner: String!, $name: String!, $number: Int!, $after: St
 }
 """
 _MAX_THREAD_PAGES = 10
+_MAX_CACHED_THREADS = 1000
+_GUARD_PAGE = 100
+_THREAD_EVENTS = (WebhookEventKind.REVIEW, WebhookEventKind.COMMENT, WebhookEventKind.PULL_REQUEST)
+
+
+@dataclass
+class _CachedThreads:
+    """The last :meth:`GitHubSCM.get_review_threads` of a pull request and the ETags it was read under."""
+
+    result: ReviewThreads
+    etags: tuple[str | None, str | None]
+    """Of the review comments and the reviews lists; ``None``: cannot guard (the next read runs GraphQL)."""
 
 
 def _pr_info(data: PullRequest, repo: RepoName) -> PRInfo:
@@ -114,6 +130,9 @@ class GitHubSCM:
         self._gh = GitHubAccess(config.base_url, config.token_env, config.timeout_seconds)
         self._web = web_base(config.base_url)
         self._engine: SnapshotEngine | None = None
+        self._threads_cache: OrderedDict[str, _CachedThreads] = OrderedDict()
+        self._threads_epoch = 0
+        """Bumped by every webhook that drops cached review threads (a read racing it stores no ETags)."""
 
     @property
     def name(self) -> str:
@@ -363,9 +382,58 @@ class GitHubSCM:
         return [m.automated(t) for t in threads if not t.is_resolved and t.is_bot]
 
     async def get_review_threads(self, pr: PRInfo) -> ReviewThreads:
-        """Unresolved threads of humans and bots (``is_bot`` set) and the bodies of submitted reviews."""
+        """Unresolved threads of humans and bots (``is_bot`` set) and the bodies of submitted reviews.
+
+        Guarded by two conditional REST requests (the pull request's review comments and reviews,
+        ``per_page=100``): when both answer 304 (free) the previous result is returned without GraphQL.
+        The first read sends them too, to prime the ETags. A resolved thread may move neither list
+        (see the README); webhooks for reviews, review comments and the pull request drop the cache.
+        """
+        repo = _repo_of(pr)
+        cached = self._threads_cache.get(pr.key)
+        epoch = self._threads_epoch
+        etags = await self._thread_guards(repo, pr.number, cached.etags if cached is not None else (None, None))
+        if cached is not None and etags is None:
+            self._threads_cache.move_to_end(pr.key)
+            return cached.result
         threads, reviews = await self._threads(pr)
-        return ReviewThreads(threads=[t for t in threads if not t.is_resolved], reviews=m.review_summaries(reviews))
+        result = ReviewThreads(threads=[t for t in threads if not t.is_resolved], reviews=m.review_summaries(reviews))
+        raced = epoch != self._threads_epoch  # a webhook during the read: its change may postdate the ETags
+        self._threads_cache[pr.key] = _CachedThreads(result, (None, None) if raced or etags is None else etags)
+        self._threads_cache.move_to_end(pr.key)
+        while len(self._threads_cache) > _MAX_CACHED_THREADS:
+            self._threads_cache.popitem(last=False)
+        return result
+
+    async def _thread_guards(
+        self, repo: RepoName, number: int, etags: tuple[str | None, str | None]
+    ) -> tuple[str | None, str | None] | None:
+        """The review threads' guards: ``None`` when both lists answered 304, else their new ETags.
+
+        An ETag is ``None`` for a list that cannot guard: an error, no ETag, or a full page.
+        """
+        from ao_scm_github._snapshots import conditional_get, http_client
+
+        base = f"{self._gh.base_url}/repos/{quote(repo.owner)}/{quote(repo.name)}/pulls/{number}"
+        urls = (f"{base}/comments?per_page={_GUARD_PAGE}", f"{base}/reviews?per_page={_GUARD_PAGE}")
+        answers: list[tuple[int, str | None]] = [(0, None), (0, None)]
+        limiter = anyio.CapacityLimiter(2)
+
+        async def guard(i: int, client: Any) -> None:
+            try:
+                status, body, etag = await conditional_get(client, urls[i], etags[i], access=self._gh, limiter=limiter)
+            except SCMError:  # rate limits too: the GraphQL read decides, as without the guard
+                return
+            # the lists are oldest first: past one page, a new entry would not change the first page's ETag
+            full = isinstance(body, list) and len(body) >= _GUARD_PAGE
+            answers[i] = (status, None if full else etag)
+
+        async with await http_client(self._gh, 2) as client, anyio.create_task_group() as tg:
+            for i in range(2):
+                tg.start_soon(guard, i, client)
+        if all(status == 304 for status, _ in answers):
+            return None
+        return answers[0][1], answers[1][1]
 
     async def get_mergeability(self, pr: PRInfo) -> MergeReadiness:
         """Whether the pull request can be merged now, with every blocker named (one GraphQL request)."""
@@ -429,7 +497,18 @@ class GitHubSCM:
         event = _webhooks.parse(request)
         if event is not None and self._engine is not None:
             self._engine.invalidate(event)
+        if event is not None:
+            self._invalidate_threads(event)
         return event
+
+    def _invalidate_threads(self, event: WebhookEvent) -> None:
+        """Drop the cached review threads of the pull request of a review, comment or pull_request event."""
+        if event.kind not in _THREAD_EVENTS or event.pr_number is None or not event.owner or not event.repo:
+            return
+        key = f"{event.owner}/{event.repo}#{event.pr_number}".lower()
+        for cached in [k for k in self._threads_cache if k.lower() == key]:
+            del self._threads_cache[cached]
+        self._threads_epoch += 1
 
     # ------------------------------------------------------------------ snapshots
 

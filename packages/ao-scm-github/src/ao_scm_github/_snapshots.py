@@ -68,7 +68,15 @@ from ao_core.models import CIStatus, PRInfo, PRSnapshot, PRState, WebhookEvent, 
 from ao_scm_github._github import GitHubAccess, rate_limit_reset, rate_limited
 from ao_scm_github._mapping import parse_time, snapshot_from_graphql
 
-__all__ = ["BATCH_SIZE", "SNAPSHOT_FRAGMENT", "SnapshotEngine", "SnapshotMode", "build_batch_query"]
+__all__ = [
+    "BATCH_SIZE",
+    "SNAPSHOT_FRAGMENT",
+    "SnapshotEngine",
+    "SnapshotMode",
+    "build_batch_query",
+    "conditional_get",
+    "http_client",
+]
 
 SnapshotMode = Literal["adaptive", "guarded", "graphql"]
 """How snapshot polls find the pull requests to re-read (see the module docstring)."""
@@ -124,6 +132,51 @@ def build_batch_query(batch: Sequence[PRInfo]) -> tuple[str, dict[str, Any]]:
         "  rateLimit { cost remaining resetAt }\n" + "\n".join(blocks) + "\n}\n" + SNAPSHOT_FRAGMENT
     )
     return query, variables
+
+
+async def http_client(access: GitHubAccess, max_concurrent: int) -> Any:
+    """A new ``httpx.AsyncClient`` for the REST and GraphQL APIs (use it as ``async with``)."""
+    import httpx
+
+    token = await access.token()
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Accept": "application/vnd.github+json",
+        "X-GitHub-Api-Version": "2022-11-28",
+        "User-Agent": "ao-scm-github",
+    }
+    limits = httpx.Limits(max_connections=max_concurrent, max_keepalive_connections=max_concurrent)
+    timeout = httpx.Timeout(access.timeout, pool=None)
+    return httpx.AsyncClient(headers=headers, limits=limits, timeout=timeout)
+
+
+async def conditional_get(
+    client: Any, url: str, etag: str | None, *, access: GitHubAccess, limiter: anyio.CapacityLimiter
+) -> tuple[int, Any, str | None]:
+    """A GET with ``If-None-Match: etag`` (when given): ``(304, None, etag)`` if unchanged, else ``(200, json, ETag)``.
+
+    The package's one way of making conditional requests (GitHub charges nothing for a 304).
+
+    Raises:
+        RateLimitedError: when GitHub refuses for a rate limit.
+        SCMError: for other errors.
+    """
+    headers = {"If-None-Match": etag} if etag is not None else {}
+    try:
+        async with limiter:  # few requests queued in httpx's pool: its queue handling is quadratic
+            response = await client.get(url, headers=headers)
+    except Exception as exc:  # httpx.HTTPError and OS errors: the caller falls back to GraphQL
+        raise SCMError(f"cannot reach GitHub at {access.base_url}: {type(exc).__name__}") from exc
+    if response.status_code == 304:
+        return 304, None, etag
+    if response.status_code >= 400:
+        message = ""
+        with contextlib.suppress(ValueError, AttributeError):
+            message = str(response.json().get("message") or "")
+        if rate_limited(response.status_code, response.headers, message):
+            raise RateLimitedError(access.host, rate_limit_reset(response.headers), "while polling PRs")
+        raise SCMError(f"GitHub answered {response.status_code} for a guard request: {message}")
+    return response.status_code, response.json(), response.headers.get("ETag") or None
 
 
 @dataclass
@@ -286,33 +339,19 @@ class SnapshotEngine:
             RateLimitedError: when GitHub refuses for a rate limit.
             SCMError: for other errors.
         """
-        headers = {}
-        etag = self._etags.get(url)
-        if etag is not None:
-            headers["If-None-Match"] = etag
         self._count("requests")
-        try:
-            async with self._limiter:  # few requests queued in httpx's pool: its queue handling is quadratic
-                response = await client.get(url, headers=headers)
-        except Exception as exc:  # httpx.HTTPError and OS errors: the caller falls back to GraphQL
-            raise SCMError(f"cannot reach GitHub at {self._access.base_url}: {type(exc).__name__}") from exc
-        if response.status_code == 304:
+        status, body, new_etag = await conditional_get(
+            client, url, self._etags.get(url), access=self._access, limiter=self._limiter
+        )
+        if status == 304:
             self._count("not_modified")
             return 304, None
-        if response.status_code >= 400:
-            message = ""
-            with contextlib.suppress(ValueError, AttributeError):
-                message = str(response.json().get("message") or "")
-            if rate_limited(response.status_code, response.headers, message):
-                raise RateLimitedError(self._access.host, rate_limit_reset(response.headers), "while polling PRs")
-            raise SCMError(f"GitHub answered {response.status_code} for a guard request: {message}")
-        new_etag = response.headers.get("ETag")
         if new_etag:
             self._etags[url] = new_etag
             self._etags.move_to_end(url)
             while len(self._etags) > _MAX_ETAGS:
                 self._etags.popitem(last=False)
-        return response.status_code, response.json()
+        return status, body
 
     async def _graphql(self, client: Any, batch: Sequence[PRInfo]) -> tuple[dict[str, Any], datetime]:
         """The batch's data and the server's time of the answer."""
@@ -346,18 +385,7 @@ class SnapshotEngine:
 
     async def snapshots(self, prs: Sequence[PRInfo]) -> dict[str, PRSnapshot]:
         """Snapshots of ``prs`` keyed by ``PRInfo.key``; pull requests that could not be read are left out."""
-        import httpx
-
-        token = await self._access.token()
-        headers = {
-            "Authorization": f"Bearer {token}",
-            "Accept": "application/vnd.github+json",
-            "X-GitHub-Api-Version": "2022-11-28",
-            "User-Agent": "ao-scm-github",
-        }
-        limits = httpx.Limits(max_connections=self._max_concurrent, max_keepalive_connections=self._max_concurrent)
-        timeout = httpx.Timeout(self._access.timeout, pool=None)
-        async with self._lock, httpx.AsyncClient(headers=headers, limits=limits, timeout=timeout) as client:
+        async with self._lock, await http_client(self._access, self._max_concurrent) as client:
             self.last_poll = {"requests": 0, "not_modified": 0, "graphql": 0, "refreshed": 0}
             invalid, self._invalid = self._invalid, set()
             for key in invalid:
