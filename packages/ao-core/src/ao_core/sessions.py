@@ -18,7 +18,6 @@ from typing import Any, TypeVar
 
 import anyio
 
-from ao_core._refs import branch_name_problem, is_safe_identifier
 from ao_core.config import OrchestratorConfig, PluginRef, ProjectConfig
 from ao_core.errors import (
     AoError,
@@ -59,6 +58,7 @@ from ao_core.models import (
 )
 from ao_core.paths import session_dir, workspaces_dir
 from ao_core.prompts import build_prompts
+from ao_core.refs import branch_name_problem, is_safe_identifier
 from ao_core.registry import Registry
 from ao_core.store import Store
 

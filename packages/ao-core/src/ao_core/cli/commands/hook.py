@@ -97,8 +97,8 @@ def _deadline(signum: int, frame: Any) -> None:
 
 
 def _log_path(state_dir: Path, project_id: str, session_id: str) -> Path | None:
-    from ao_core._refs import is_safe_identifier
     from ao_core.paths import session_dir
+    from ao_core.refs import is_safe_identifier
 
     if not is_safe_identifier(session_id):
         return None
@@ -134,9 +134,9 @@ def handle(dialect: str, event: str, payload: dict[str, Any], *, session_id: str
     Raises:
         AoError: the store cannot be written (the caller logs it).
     """
-    from ao_core._refs import is_safe_identifier
     from ao_core.models import ActivityState
     from ao_core.paths import database_path
+    from ao_core.refs import is_safe_identifier
     from ao_core.store import Store
 
     if dialect not in DIALECTS:
@@ -301,8 +301,8 @@ def _inside(path: str, root: str) -> bool:
 
 
 def _record_branch(store: Store, session: Session, branches: list[tuple[str, bool]], cwd: Any) -> str:
-    from ao_core._refs import branch_name_problem
     from ao_core.models import utc_now
+    from ao_core.refs import branch_name_problem
 
     workspace = session.workspace_path
     where = cwd if isinstance(cwd, str) and cwd else workspace
