@@ -83,6 +83,7 @@ __all__ = [
     "SupportsIssueLabel",
     "SupportsListIssues",
     "SupportsMetrics",
+    "SupportsOutputMany",
     "SupportsPRSnapshots",
     "SupportsPRSummary",
     "SupportsPost",
@@ -186,6 +187,18 @@ class SupportsAliveMany(Protocol):
 
     async def is_alive_many(self, handles: Sequence[RuntimeHandle]) -> dict[str, bool]:
         """Return ``handle.id → alive`` for every handle, with as few external calls as possible."""
+        ...
+
+
+@runtime_checkable
+class SupportsOutputMany(Protocol):
+    """Optional runtime capability: terminal output of many sessions in one call (the kernel reads every poll)."""
+
+    async def get_output_many(self, handles: Sequence[RuntimeHandle], lines: int = 50) -> dict[str, str]:
+        """Return ``handle.id → output`` for every handle, as :meth:`Runtime.get_output` would, in few calls.
+
+        A session that is gone yields ``""`` and does not stop the others from being read.
+        """
         ...
 
 

@@ -59,6 +59,9 @@ from ao_core.config import OrchestratorConfig, ProjectConfig, parse_duration_ms
 from ao_core.errors import AoError
 from ao_core.interfaces import (
     SCM,
+    Agent,
+    Runtime,
+    SupportsOutputMany,
     SupportsPRSnapshots,
     SupportsRecordActivity,
     SupportsReviewThreads,
@@ -79,6 +82,7 @@ from ao_core.models import (
     ReviewComment,
     ReviewDecision,
     ReviewSummary,
+    RuntimeHandle,
     Session,
     SessionStatus,
     utc_now,
@@ -283,6 +287,25 @@ class _Check:
     failing: list[CICheck] | None = None
     reviews: ReviewData | None = None
     idle_since: datetime | None = None
+
+
+_SCREEN_LINES = 30
+"""Lines of terminal output an agent without a native activity signal is judged by."""
+
+
+@dataclass
+class _ScreenRead:
+    """A session whose activity must be read from its terminal screen."""
+
+    check: _Check
+    agent: Agent
+    runtime: Runtime
+
+    @property
+    def handle(self) -> RuntimeHandle:
+        handle = self.check.session.runtime_handle
+        assert handle is not None
+        return handle
 
 
 # =========================================================================== the manager
@@ -586,8 +609,7 @@ class LifecycleManager:
             tg.start_soon(self._detect_prs, checks, report)
         live = [c for c in checks if c.runtime_alive is not False]
         async with anyio.create_task_group() as tg:
-            for check in live:
-                tg.start_soon(self._probe_agent, check)
+            tg.start_soon(self._probe_agents, live)
             tg.start_soon(self._refresh_prs, live, report)
         await self._pr_details(live, report, now)
 
@@ -601,7 +623,27 @@ class LifecycleManager:
         for check in checks:
             check.runtime_alive = alive.get(check.session.id)
 
-    async def _probe_agent(self, check: _Check) -> None:
+    async def _probe_agents(self, checks: list[_Check]) -> None:
+        """Probe each session's agent: its native activity signal first, then its terminal screen, then its process.
+
+        The screens of sessions without a native signal are read with one ``get_output_many`` per runtime
+        when the runtime offers it (``SupportsOutputMany``), else one ``get_output`` per session.
+        """
+        screens: list[_ScreenRead] = []
+        async with anyio.create_task_group() as tg:
+            for check in checks:
+                tg.start_soon(self._probe_native, check, screens)
+        groups: dict[int, list[_ScreenRead]] = {}
+        for read in screens:
+            groups.setdefault(id(read.runtime), []).append(read)
+        async with anyio.create_task_group() as tg:
+            for group in groups.values():
+                tg.start_soon(self._read_screens, group)
+        async with anyio.create_task_group() as tg:
+            for read in screens:
+                tg.start_soon(self._probe_process, read.check, read.agent)
+
+    async def _probe_native(self, check: _Check, screens: list[_ScreenRead]) -> None:
         session = check.session
         handle = session.runtime_handle
         assert handle is not None
@@ -620,22 +662,70 @@ class LifecycleManager:
                     if isinstance(agent, SupportsRecordActivity):
                         await agent.record_activity(session, await runtime.get_output(handle, 10))
                     detection = await agent.get_activity_state(session, self.config.ready_threshold_ms)
-                    if detection is not None:
-                        check.activity, check.activity_source = detection, "native"
-                    else:
-                        output = await runtime.get_output(handle, 30)
-                        if output.strip():
-                            state = agent.detect_activity(output)
-                            check.activity = ActivityDetection(state=state, evidence="terminal screen")
-                            check.activity_source = "terminal"
             except Exception as exc:  # a failed probe is evidence for decide(), not an error of the poll
                 log.info("session %s: activity probe failed: %s", session.id, _describe(exc))
                 check.activity_failed = True
+            else:
+                if detection is not None:
+                    check.activity, check.activity_source = detection, "native"
+                else:
+                    screens.append(_ScreenRead(check, agent, runtime))
+                    return  # the process probe follows the screen read
+        await self._probe_process(check, agent)
+
+    async def _read_screens(self, reads: list[_ScreenRead]) -> None:
+        """Read and interpret the screens of ``reads`` (all of one runtime), in one call when it can."""
+        runtime = reads[0].runtime
+        if isinstance(runtime, SupportsOutputMany):
+            handles = [read.handle for read in reads]
+            try:
+                with anyio.fail_after(self.probe_timeout_s):
+                    outputs = await runtime.get_output_many(handles, _SCREEN_LINES)
+            except Exception as exc:  # read them one by one: one session's trouble must not fail the others
+                log.warning(
+                    "runtime %s: batched screen read failed (reading one by one): %s", runtime.name, _describe(exc)
+                )
+            else:
+                for read in reads:
+                    self._interpret_screen(read, outputs.get(read.check.session.id, ""))
+                return
+        async with anyio.create_task_group() as tg:
+            for read in reads:
+                tg.start_soon(self._read_screen, read)
+
+    async def _read_screen(self, read: _ScreenRead) -> None:
+        async with self._get_limiter():
+            try:
+                with anyio.fail_after(self.probe_timeout_s):
+                    output = await read.runtime.get_output(read.handle, _SCREEN_LINES)
+            except Exception as exc:  # a failed probe is evidence for decide(), not an error of the poll
+                log.info("session %s: activity probe failed: %s", read.check.session.id, _describe(exc))
+                read.check.activity_failed = True
+                return
+        self._interpret_screen(read, output)
+
+    def _interpret_screen(self, read: _ScreenRead, output: str) -> None:
+        check = read.check
+        if not output.strip():
+            return
+        try:
+            state = read.agent.detect_activity(output)
+        except Exception as exc:  # a failed probe is evidence for decide(), not an error of the poll
+            log.info("session %s: activity probe failed: %s", check.session.id, _describe(exc))
+            check.activity_failed = True
+            return
+        check.activity = ActivityDetection(state=state, evidence="terminal screen")
+        check.activity_source = "terminal"
+
+    async def _probe_process(self, check: _Check, agent: Agent) -> None:
+        handle = check.session.runtime_handle
+        assert handle is not None
+        async with self._get_limiter():
             try:
                 with anyio.fail_after(self.probe_timeout_s):
                     check.process_running = await agent.is_process_running(handle)
             except Exception as exc:  # unknown process state
-                log.info("session %s: process probe failed: %s", session.id, _describe(exc))
+                log.info("session %s: process probe failed: %s", check.session.id, _describe(exc))
 
     async def _detect_prs(self, checks: list[_Check], report: PollReport) -> None:
         now_mono = time.monotonic()
@@ -1279,10 +1369,7 @@ class LifecycleManager:
             for s in sessions
             if s.project_id in self.config.projects
         ]
-        async with anyio.create_task_group() as tg:
-            for check in checks:
-                if check.session.runtime_handle is not None:
-                    tg.start_soon(self._probe_agent, check)
+        await self._probe_agents([check for check in checks if check.session.runtime_handle is not None])
         for check in checks:
             await self._guard(check.session.id, report, self._cleanup(check.session, check.activity, report, now))
 

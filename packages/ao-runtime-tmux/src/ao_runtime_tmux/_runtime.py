@@ -36,6 +36,9 @@ _TEMP_PREFIX = "ao-tmux-"
 _PLACEHOLDER = "exec sleep 600"
 _HANGUP_WAIT_S = 0.3
 _TERM_WAIT_S = 1.0
+# tmux sends a command line to its server in one message of at most 16 KiB and rejects a longer one
+# ("command too long"): get_output_many keeps each call's arguments below this many bytes.
+_CALL_BYTES = 12_000
 
 
 class TmuxRuntime:
@@ -46,8 +49,9 @@ class TmuxRuntime:
     terminal. When the agent exits, the pane and the session end.
 
     Besides :class:`~ao_core.interfaces.Runtime` it implements ``SupportsMetrics`` and
-    ``SupportsAttachInfo``, and a batch probe for pollers: :meth:`is_alive_many` answers for any number
-    of sessions with one ``tmux list-sessions`` call per server.
+    ``SupportsAttachInfo``, and batch probes for pollers: :meth:`is_alive_many` answers for any number
+    of sessions with one ``tmux list-sessions`` call per server, :meth:`get_output_many` reads any number
+    of panes with one ``tmux`` call per server.
 
     Handles carry ``socket_name``, ``created_at`` (ISO 8601, UTC), ``workspace_path``, ``script_path``,
     ``temp_dir`` (the private directory holding the script when the kernel gave no session directory),
@@ -240,10 +244,7 @@ class TmuxRuntime:
         owner, _, body = result.stdout.partition("\n")
         if owner != name:
             return ""
-        rows = [row.rstrip() for row in body.split("\n")]
-        while rows and not rows[-1]:
-            rows.pop()
-        return "\n".join(rows[-lines:])
+        return _trim(body, lines)
 
     async def is_alive(self, handle: RuntimeHandle) -> bool:
         """Whether a session with exactly this name exists (one ``tmux has-session``, about 2 ms).
@@ -298,6 +299,36 @@ class TmuxRuntime:
             for socket_name in sockets:
                 group.start_soon(probe, socket_name)
         return {handle.id: handle.id in alive[_socket_of(handle, self._config)] for handle in handles}
+
+    async def get_output_many(self, handles: Sequence[RuntimeHandle], lines: int = 50) -> dict[str, str]:
+        """The output of many sessions at once, keyed by handle id: one tmux call per server.
+
+        Each session's result is what :meth:`get_output` returns for it (``""`` when it is gone). The call
+        chains, per session, a marker line naming the session, ``capture-pane`` of the agent's pane and an
+        end marker, so the answer splits unambiguously. tmux stops a command sequence at the first error: a
+        session found gone gets ``""`` and the sessions after it are read by another call.
+
+        Raises:
+            RuntimeFailedError: tmux failed for another reason than a session being gone.
+        """
+        for handle in handles:
+            _check_name(handle.id)
+        if lines <= 0:
+            return {handle.id: "" for handle in handles}
+        groups: dict[str | None, list[RuntimeHandle]] = {}
+        for handle in handles:
+            groups.setdefault(_socket_of(handle, self._config), []).append(handle)
+        found: dict[str, str] = {}
+
+        async def read(client: TmuxClient, chunk: list[RuntimeHandle]) -> None:
+            found.update(await _capture_many(client, chunk, lines))
+
+        async with anyio.create_task_group() as task_group:
+            for socket_name, group in groups.items():
+                client = self._client(socket_name)
+                for chunk in _chunks(group, lines):
+                    task_group.start_soon(read, client, chunk)
+        return {handle.id: found.get(handle.id, "") for handle in handles}
 
     # ------------------------------------------------------------------ optional capabilities
 
@@ -409,6 +440,94 @@ def _target(handle: RuntimeHandle) -> str:
     if isinstance(pane, str) and _PANE_ID.fullmatch(pane):
         return pane
     return f"={handle.id}:"
+
+
+def _trim(body: str, lines: int) -> str:
+    """The last ``lines`` lines of captured text, trailing whitespace and trailing blank lines removed."""
+    rows = [row.rstrip() for row in body.split("\n")]
+    while rows and not rows[-1]:
+        rows.pop()
+    return "\n".join(rows[-lines:])
+
+
+async def _capture_many(client: TmuxClient, handles: list[RuntimeHandle], lines: int) -> dict[str, str]:
+    """Read the panes of ``handles`` (all on ``client``'s server) in as few tmux calls as sessions allow.
+
+    Per handle the call runs ``display-message`` (a start line ``<token> <index> <session name>``, which
+    also fails when the pane is gone), ``capture-pane`` and ``display-message`` (an end line). The token is
+    random per call, so no pane content can pass for a marker. When a command fails because its target is
+    gone, the handle whose end line is missing is the gone one: it gets ``""`` and the call is repeated for
+    the handles after it.
+    """
+    found: dict[str, str] = {}
+    rest = list(handles)
+    while rest:
+        token = _new_token()
+        commands = [command for index, handle in enumerate(rest) for command in _capture(handle, index, token, lines)]
+        result = await client.run(*commands)
+        if not result.ok and not result.absent:
+            raise RuntimeFailedError(f"cannot read the output of {len(rest)} tmux session(s): {result.error}")
+        done = _split_captures(result.stdout, token)
+        for index, (owner, body) in done.items():
+            handle = rest[index]
+            found[handle.id] = _trim(body, lines) if owner == handle.id else ""
+        if result.ok:
+            break
+        # Every handle before the failing one completed; the failing one is gone.
+        failed = len(done)
+        found[rest[failed].id] = ""
+        rest = rest[failed + 1 :]
+    return found
+
+
+def _new_token() -> str:
+    return f"ao-{uuid.uuid4().hex}"
+
+
+def _capture(handle: RuntimeHandle, index: int, token: str, lines: int) -> list[list[str]]:
+    """The commands reading one pane between a start line and an end line (see :func:`_capture_many`)."""
+    target = _target(handle)
+    return [
+        ["display-message", "-p", "-t", target, f"{token} {index} #{{session_name}}"],
+        ["capture-pane", "-p", "-J", "-S", f"-{lines}", "-t", target],
+        ["display-message", "-p", "-t", target, f"{token} {index} end"],
+    ]
+
+
+def _chunks(handles: list[RuntimeHandle], lines: int) -> list[list[RuntimeHandle]]:
+    """Split ``handles`` so that the arguments of each call stay below ``_CALL_BYTES``."""
+    token = _new_token()  # every token has the same length
+    chunks: list[list[RuntimeHandle]] = []
+    size = 0
+    for handle in handles:
+        # The index in its chunk is at most the position in the whole list: an upper bound of the size.
+        cost = sum(len(arg) + 1 for command in _capture(handle, len(handles), token, lines) for arg in command) + 6
+        if not chunks or size + cost > _CALL_BYTES:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(handle)
+        size += cost
+    return chunks
+
+
+def _split_captures(stdout: str, token: str) -> dict[int, tuple[str, str]]:
+    """Index → (session name, captured text) for every handle whose start and end lines are in ``stdout``."""
+    complete: dict[int, tuple[str, str]] = {}
+    current: tuple[int, str] | None = None
+    body: list[str] = []
+    prefix = token + " "
+    for line in stdout.split("\n"):
+        if line.startswith(prefix):
+            index_text, _, rest = line[len(prefix) :].partition(" ")
+            if current is not None and rest == "end" and index_text == str(current[0]):
+                complete[current[0]] = (current[1], "\n".join(body))
+                current = None
+            elif index_text.isdigit():
+                current, body = (int(index_text), rest), []
+            continue
+        if current is not None:
+            body.append(line)
+    return complete
 
 
 def _created_at(handle: RuntimeHandle) -> datetime | None:
