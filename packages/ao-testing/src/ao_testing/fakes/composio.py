@@ -42,12 +42,13 @@ import time
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Literal, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
+
+from ao_testing.fakes._serving import LocalHTTPServer
 
 __all__ = [
     "DEFAULT_API_KEY",
@@ -193,7 +194,7 @@ class _ApiError(Exception):
         self.errors = errors
 
 
-class FakeComposio:
+class FakeComposio(LocalHTTPServer):
     """A Composio project with one API key, some tools and connected accounts, on 127.0.0.1.
 
     Args:
@@ -201,7 +202,11 @@ class FakeComposio:
         tools: The tools it knows (default :data:`DEFAULT_TOOLS`).
     """
 
+    _thread_name = "fake-composio"
+    _not_started_message = "FakeComposio is not started; use it as a context manager or call start()"
+
     def __init__(self, api_key: str = DEFAULT_API_KEY, tools: tuple[FakeTool, ...] = DEFAULT_TOOLS) -> None:
+        super().__init__()
         self.api_key = api_key
         self._lock = threading.Lock()
         self._tools = {tool.slug: tool for tool in tools}
@@ -210,53 +215,18 @@ class FakeComposio:
         self._requests: list[RequestRecord] = []
         self._faults: list[_Fault] = []
         self._ids = itertools.count(1)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         for toolkit in sorted({tool.toolkit for tool in tools}):
             self.connect(toolkit)
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> Self:
-        """Start serving on 127.0.0.1 at a free port."""
-        if self._server is not None:
-            return self
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
-        server.daemon_threads = True
-        self._server = server
-        # A short poll interval makes close() (shutdown) quick.
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-composio", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def close(self) -> None:
-        """Stop serving."""
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        return _make_handler(self)
 
     @property
     def url(self) -> str:
         """The base URL for ``Composio(base_url=...)``: ``http://127.0.0.1:<port>``."""
-        if self._server is None:
-            raise RuntimeError("FakeComposio is not started; use it as a context manager or call start()")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return super().url
 
     # ------------------------------------------------------------------ the project
 

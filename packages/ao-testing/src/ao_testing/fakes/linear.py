@@ -74,8 +74,10 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, ClassVar
+
+from ao_testing.fakes._serving import LocalHTTPServer
 
 __all__ = [
     "DEFAULT_API_KEY",
@@ -1266,7 +1268,7 @@ def _literal(raw: Any) -> Any:
 # =========================================================================== the fake
 
 
-class FakeLinear:
+class FakeLinear(LocalHTTPServer):
     """A stateful fake of Linear's GraphQL API on 127.0.0.1 (see the module docstring for what it serves).
 
     It starts with one workspace (``workspace_slug``) and one user, ``alice``, whose API key is
@@ -1282,6 +1284,7 @@ class FakeLinear:
     """
 
     def __init__(self, *, workspace_slug: str = "acme", latency: float = 0.0) -> None:
+        super().__init__()
         self.workspace_slug = workspace_slug
         self.latency = latency
         self._lock = threading.RLock()
@@ -1295,47 +1298,23 @@ class FakeLinear:
         self._faults: list[_Fault] = []
         self._log: list[LinearRequest] = []
         self._sync_id = 1000
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self.default_user = self.add_user("alice", name="Alice Example", email="alice@example.test")
         self.default_api_key = DEFAULT_API_KEY
         self.add_api_key(DEFAULT_API_KEY, self.default_user)
 
     # ================================================================== lifecycle
 
-    def start(self) -> FakeLinear:
-        """Start serving on 127.0.0.1 on a free port (in a background thread)."""
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
-        self._server.daemon_threads = True
-        server = self._server
-        self._thread = threading.Thread(
-            target=lambda: server.serve_forever(poll_interval=0.01), name="fake-linear", daemon=True
-        )
-        self._thread.start()
-        return self
+    _thread_name = "fake-linear"
+    _poll_interval = 0.01
+    _join_timeout = 10.0
+    _not_started_message = "the fake Linear is not started; call start() or use it as a context manager"
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        return _make_handler(self)
 
     def stop(self) -> None:
         """Stop serving."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-
-    def __enter__(self) -> FakeLinear:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        """The port the fake listens on."""
-        if self._server is None:
-            raise RuntimeError("the fake Linear is not started; call start() or use it as a context manager")
-        return int(self._server.server_address[1])
+        self.close()
 
     @property
     def url(self) -> str:

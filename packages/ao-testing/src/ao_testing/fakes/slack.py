@@ -41,12 +41,13 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Literal, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+
+from ao_testing.fakes._serving import LocalHTTPServer
 
 __all__ = [
     "DEFAULT_CHANNEL",
@@ -154,7 +155,7 @@ class _Answer:
     error: str | None = None
 
 
-class FakeSlack:
+class FakeSlack(LocalHTTPServer):
     """A Slack workspace with one bot token, some channels and incoming webhooks, on 127.0.0.1.
 
     Args:
@@ -162,7 +163,11 @@ class FakeSlack:
         channels: Channel names to create besides ``agents``.
     """
 
+    _thread_name = "fake-slack"
+    _not_started_message = "FakeSlack is not started; use it as a context manager or call start()"
+
     def __init__(self, token: str = DEFAULT_TOKEN, channels: tuple[str, ...] = ()) -> None:
+        super().__init__()
         self.token = token
         self._lock = threading.Lock()
         self._channels: dict[str, str] = {}  # id -> name
@@ -172,54 +177,14 @@ class FakeSlack:
         self._faults: list[_Fault] = []
         self._ids = itertools.count(1)
         self._last_ts_us = 0
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self.default_channel_id = self.add_channel(DEFAULT_CHANNEL)
         for name in channels:
             self.add_channel(name)
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> Self:
-        """Start serving on 127.0.0.1 at a free port."""
-        if self._server is not None:
-            return self
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
-        server.daemon_threads = True
-        self._server = server
-        # A short poll interval makes close() (shutdown) quick.
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-slack", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def close(self) -> None:
-        """Stop serving."""
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:<port>`` (the fake must be started)."""
-        if self._server is None:
-            raise RuntimeError("FakeSlack is not started; use it as a context manager or call start()")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        return _make_handler(self)
 
     @property
     def api_url(self) -> str:

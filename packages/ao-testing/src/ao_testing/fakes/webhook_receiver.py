@@ -34,11 +34,12 @@ import time
 from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any
+from http.server import BaseHTTPRequestHandler
+from typing import Any, Self
 
 import pytest
+
+from ao_testing.fakes._serving import LocalHTTPServer
 
 __all__ = [
     "HANG",
@@ -122,7 +123,7 @@ class ReceivedRequest:
         return json.loads(self.body)
 
 
-class WebhookReceiver:
+class WebhookReceiver(LocalHTTPServer):
     """An HTTP server on ``127.0.0.1`` (a free port) that records requests and answers as scripted.
 
     Args:
@@ -132,6 +133,7 @@ class WebhookReceiver:
     """
 
     def __init__(self, *, secret: str | None = None, default: Reply | int = 200, path: str = "/hook") -> None:
+        super().__init__()
         self.secret = secret
         self._default = _as_reply(default)
         self._path = path
@@ -139,18 +141,13 @@ class WebhookReceiver:
         self._script: deque[Reply] = deque()
         self._requests: list[ReceivedRequest] = []
         self._stopping = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ setup
 
     @property
     def url(self) -> str:
         """``http://127.0.0.1:<port><path>``."""
-        if self._server is None:
-            raise RuntimeError("the receiver is not started; call start() or use it as a context manager")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}{self._path}"
+        return f"{super().url}{self._path}"
 
     def script(self, *replies: Reply | int) -> None:
         """Answer the next requests with ``replies``, in order (appended to what is still scripted)."""
@@ -183,36 +180,27 @@ class WebhookReceiver:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> WebhookReceiver:
+    _thread_name = "webhook-receiver"
+    _poll_interval = 0.02
+    _join_timeout = 10.0
+    _not_started_message = "the receiver is not started; call start() or use it as a context manager"
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        return _make_handler(self)
+
+    def start(self) -> Self:
         """Listen on a free port of 127.0.0.1 and serve from a thread."""
         self._stopping.clear()
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
-        server.daemon_threads = True
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="webhook-receiver", daemon=True
-        )
-        self._thread.start()
-        return self
+        return super().start()
+
+    def close(self) -> None:
+        """Stop serving; hanging requests are dropped. Idempotent."""
+        self._stopping.set()
+        super().close()
 
     def stop(self) -> None:
         """Stop serving; hanging requests are dropped. Idempotent."""
-        self._stopping.set()
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-
-    def __enter__(self) -> WebhookReceiver:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
+        self.close()
 
     # ------------------------------------------------------------------ used by the handler
 

@@ -13,6 +13,7 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from ao_testing.fakes._serving import LocalHTTPServer
 from ao_testing.fakes.github._git import GitRepo
 from ao_testing.fakes.github._model import (
     FAILING_CONCLUSIONS,
@@ -112,7 +113,7 @@ class Hook:
     events: frozenset[str]
 
 
-class FakeGitHub:
+class FakeGitHub(LocalHTTPServer):
     """A faithful, stateful fake of GitHub's REST and GraphQL APIs on 127.0.0.1.
 
     Every repository is a real bare git repository under ``root``: agents push to :meth:`repo_path`,
@@ -125,6 +126,7 @@ class FakeGitHub:
     """
 
     def __init__(self, root: Path, *, latency: float = 0.0) -> None:
+        super().__init__()
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.latency = latency
@@ -139,8 +141,6 @@ class FakeGitHub:
         self._hooks: list[Hook] = []
         self._deliveries: list[WebhookDelivery] = []
         self._delivery_threads: list[threading.Thread] = []
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self.default_token = DEFAULT_TOKEN
         self.add_token(DEFAULT_TOKEN, DEFAULT_LOGIN)
         self.user(DEFAULT_REVIEWER)
@@ -157,41 +157,24 @@ class FakeGitHub:
 
     # ================================================================== lifecycle
 
-    def start(self) -> FakeGitHub:
-        """Start serving on 127.0.0.1 on a free port (in a background thread)."""
+    _thread_name = "fake-github"
+    _join_timeout = 10.0
+    _not_started_message = "the fake GitHub is not started"
+
+    def _make_server(self) -> ThreadingHTTPServer:
         from ao_testing.fakes.github._http import make_server
 
-        self._server = make_server(self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-github", daemon=True
-        )
-        self._thread.start()
-        return self
+        return make_server(self)
 
-    def stop(self) -> None:
+    def close(self) -> None:
         """Stop serving and wait for pending webhook deliveries."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        super().close()
         for thread in list(self._delivery_threads):
             thread.join(timeout=10)
 
-    def __enter__(self) -> FakeGitHub:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        """The port the fake listens on."""
-        if self._server is None:
-            raise RuntimeError("the fake GitHub is not started")
-        return int(self._server.server_address[1])
+    def stop(self) -> None:
+        """Stop serving and wait for pending webhook deliveries."""
+        self.close()
 
     @property
     def url(self) -> str:

@@ -11,12 +11,12 @@ import uuid
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from types import TracebackType
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit
 
+from ao_testing.fakes._serving import LocalHTTPServer
 from ao_testing.fakes.model_server._script import Turn, Usage
 from ao_testing.fakes.model_server._text_edits import render_text_turn, text_edit_format
 from ao_testing.fakes.model_server._tools import find_cwd, offered_tools, resolve_call
@@ -131,7 +131,7 @@ class _Decision:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-class ModelServer:
+class ModelServer(LocalHTTPServer):
     """A scripted model server on ``127.0.0.1`` (a free port) for running real agent CLIs in tests.
 
     It answers ``POST /v1/messages`` (Anthropic Messages, with or without ``?beta=true``),
@@ -153,6 +153,10 @@ class ModelServer:
         log_path: Also append each request as a JSON line here (API keys redacted).
     """
 
+    _thread_name = "model-server"
+    _join_timeout = 10.0
+    _not_started_message = "the model server is not started; call start() or use it as a context manager"
+
     def __init__(
         self,
         *,
@@ -161,6 +165,7 @@ class ModelServer:
         side_usage: Usage | None = None,
         log_path: Path | None = None,
     ) -> None:
+        super().__init__()
         self.side_reply = side_reply
         self.idle_reply = idle_reply
         self.side_usage = side_usage or Usage(input_tokens=0, output_tokens=0)
@@ -170,8 +175,6 @@ class ModelServer:
         self._next = 0
         self._requests: list[RecordedRequest] = []
         self._stopping = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self._connections: set[socket.socket] = set()
 
     # ------------------------------------------------------------------ script
@@ -240,51 +243,34 @@ class ModelServer:
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:<port>``: ``ANTHROPIC_BASE_URL`` (the client appends ``/v1/messages``)."""
-        if self._server is None:
-            raise RuntimeError("the model server is not started; call start() or use it as a context manager")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self.url
 
     @property
     def openai_base_url(self) -> str:
         """``http://127.0.0.1:<port>/v1``: the base URL OpenAI clients take."""
         return f"{self.base_url}/v1"
 
-    def start(self) -> ModelServer:
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        return _make_handler(self)
+
+    def start(self) -> Self:
         """Listen on a free port of 127.0.0.1 and serve from a thread."""
         self._stopping.clear()
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
-        server.daemon_threads = True
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="model-server", daemon=True
-        )
-        self._thread.start()
-        return self
+        return super().start()
 
-    def stop(self) -> None:
+    def close(self) -> None:
         """Stop serving and drop open connections. Idempotent."""
         self._stopping.set()
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
+        super().close()
         with self._lock:
             connections = list(self._connections)
         for connection in connections:
             with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
 
-    def __enter__(self) -> ModelServer:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
+    def stop(self) -> None:
+        """Stop serving and drop open connections. Idempotent."""
+        self.close()
 
     # ------------------------------------------------------------------ used by the handler
 
