@@ -7,7 +7,7 @@ from pathlib import Path
 import anyio
 import pytest
 from ao_core.config import ProjectConfig
-from ao_core.errors import IssueNotFoundError, TrackerError
+from ao_core.errors import IssueNotFoundError, RateLimitedError, TrackerError
 from ao_core.models import CreateIssueInput, IssueFilters, IssueState, IssueUpdate
 from ao_testing.fakes.github import FakeGitHub
 from ao_tracker_github import GitHubTrackerConfig, create
@@ -299,11 +299,24 @@ async def test_rate_limit_says_when_it_resets(
 ) -> None:
     number = github.create_issue(REPO, "Limited")
     github.rate_limit_next(1, reset_in=120)
-    with pytest.raises(TrackerError, match=r"rate limit exhausted.*resets at") as caught:
+    with pytest.raises(RateLimitedError, match=r"rate limit exhausted.*resets at") as caught:
         await tracker.get_issue(str(number), project)
-    reset = datetime.fromisoformat(str(caught.value).rsplit("resets at ", 1)[1])
-    assert 60 < (reset - datetime.now(UTC)).total_seconds() <= 121
+    assert isinstance(caught.value, TrackerError), "callers of a tracker catch their slot's error"
+    assert caught.value.reset_at is not None
+    assert 60 < (caught.value.reset_at - datetime.now(UTC)).total_seconds() <= 121
     assert (await tracker.get_issue(str(number), project)).title == "Limited", "recovers once the limit clears"
+
+
+async def test_secondary_rate_limit_carries_retry_after(
+    github: FakeGitHub, tracker: GitHubTracker, project: ProjectConfig
+) -> None:
+    number = github.create_issue(REPO, "Throttled")
+    github.throttle_next(1, retry_after=30)
+    with pytest.raises(RateLimitedError) as caught:
+        await tracker.get_issue(str(number), project)
+    assert caught.value.reset_at is not None
+    assert 25 <= (caught.value.reset_at - datetime.now(UTC)).total_seconds() <= 31
+    assert (await tracker.get_issue(str(number), project)).title == "Throttled"
 
 
 async def test_token_from_gh_auth_token(

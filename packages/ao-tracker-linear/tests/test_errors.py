@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 from ao_core.config import ProjectConfig
-from ao_core.errors import IssueNotFoundError, TrackerError
+from ao_core.errors import IssueNotFoundError, RateLimitedError, TrackerError
 from ao_core.models import IssueUpdate
 from ao_testing.fakes.linear import FakeLinear
 from ao_tracker_linear import LinearTracker, LinearTrackerConfig
@@ -183,8 +183,21 @@ async def test_rate_limiting_says_when_it_resets(
         message="Rate limit exceeded",
         headers={"X-RateLimit-Requests-Reset": str(int(reset.timestamp() * 1000))},
     )
-    with pytest.raises(TrackerError, match=r"rate limit exhausted \(HTTP 400\) for AoIssue; it resets at 2030-01-02"):
+    with pytest.raises(
+        RateLimitedError, match=r"Linear rate limit exhausted \(HTTP 400, for AoIssue\); it resets at 2030-01-02"
+    ) as caught:
         await tracker.get_issue("INT-100", project)
+    assert isinstance(caught.value, TrackerError)
+    assert caught.value.reset_at == reset
+
+
+async def test_a_429_is_a_rate_limit_whatever_the_error_code(
+    tracker: LinearTracker, project: ProjectConfig, linear: FakeLinear
+) -> None:
+    linear.fail_next(429, headers={"X-RateLimit-Requests-Reset": "1893553445000"})
+    with pytest.raises(RateLimitedError, match=r"HTTP 429") as caught:
+        await tracker.get_issue("INT-100", project)
+    assert caught.value.reset_at == datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
 async def test_a_forbidden_answer(tracker: LinearTracker, project: ProjectConfig, linear: FakeLinear) -> None:

@@ -176,8 +176,12 @@ class SCMError(AoError):
     """Raised when a source-control host call fails."""
 
 
-class RateLimitedError(SCMError):
-    """Raised when the SCM host refuses a call because a rate limit is exhausted."""
+class RateLimitedError(SCMError, TrackerError):
+    """Raised when a host (GitHub, Linear) refuses a call because a rate limit is exhausted.
+
+    Both an ``SCMError`` and a ``TrackerError``: a tracker and an SCM on the same host share its budget,
+    and callers of either catch it as their slot's error. ``reset_at`` says when to try again.
+    """
 
     def __init__(self, host: str, reset_at: datetime | None, detail: str = "") -> None:
         self.host = host

@@ -1,11 +1,11 @@
 """Talking to GitHub: the shared client of ``ao_scm_github.client`` raising ``TrackerError``.
 
+An exhausted rate limit raises ``RateLimitedError`` (a ``TrackerError`` too) with the reset time.
+
 404s pass through as PyGithub's ``UnknownObjectException`` so callers can say what was not found.
 """
 
 from __future__ import annotations
-
-from datetime import datetime
 
 from ao_core.config import ProjectConfig
 from ao_core.errors import TrackerError
@@ -42,8 +42,3 @@ class GitHubAccess(GitHubClient):
             token_use="read the repository's issues",
             user_agent="ao-tracker-github",
         )
-
-    def rate_limit_error(self, what: str, reset: datetime | None) -> Exception:
-        """A ``TrackerError`` naming the reset time."""
-        when = f"; it resets at {reset.isoformat()}" if reset else ""
-        return TrackerError(f"GitHub rate limit exhausted while trying to {what}{when}")

@@ -12,12 +12,12 @@ import os
 import ssl
 import time
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from ao_core.errors import TrackerError
+from ao_core.errors import RateLimitedError, TrackerError
 
 from ao_tracker_linear._config import API_KEY_ENV, LinearTrackerConfig
 
@@ -140,6 +140,8 @@ class LinearConnection:
             raise self._graphql_error(operation, status, errors, response.headers)
         if status == 401:
             raise self._error(f"Linear refused the API key (HTTP 401) for {operation}: {_KEY_HELP}")
+        if status == 429:
+            raise _rate_limited(operation, status, response.headers)
         if status >= 400 or not isinstance(body, dict):
             excerpt = " ".join(response.text.split())[:200] if response.text else "no body"
             raise self._error(f"Linear answered {operation} with HTTP {status} ({self._config.base_url}): {excerpt}")
@@ -166,7 +168,7 @@ class LinearConnection:
                 "use a key of a user who can see the team"
             )
         elif code == "RATELIMITED" or kind == "ratelimited" or status == 429:
-            text = f"Linear rate limit exhausted (HTTP {status}) for {operation}{_reset_hint(headers)}; try again later"
+            return _rate_limited(operation, status, headers)
         else:
             tag = ", ".join(part for part in (f"HTTP {status}", code) if part)
             text = f"Linear answered {operation} with an error ({tag}): {said}"
@@ -185,12 +187,11 @@ def _extensions(error: Mapping[str, Any]) -> Mapping[str, Any]:
     return ext if isinstance(ext, Mapping) else {}
 
 
-def _reset_hint(headers: httpx.Headers) -> str:
+def _rate_limited(operation: str, status: int, headers: httpx.Headers) -> RateLimitedError:
+    """Linear's request budget is exhausted; ``X-RateLimit-Requests-Reset`` (epoch ms) says until when."""
+    reset: datetime | None = None
     raw = headers.get("X-RateLimit-Requests-Reset")
-    if raw is None:
-        return ""
-    try:
-        reset = datetime.fromtimestamp(int(raw) / 1000, tz=UTC)
-    except (ValueError, OverflowError, OSError):
-        return ""
-    return f"; it resets at {reset.isoformat(timespec='seconds')}"
+    if raw is not None:
+        with suppress(ValueError, OverflowError, OSError):
+            reset = datetime.fromtimestamp(int(raw) / 1000, tz=UTC).replace(microsecond=0)
+    return RateLimitedError("Linear", reset, f"HTTP {status}, for {operation}")
