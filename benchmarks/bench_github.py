@@ -129,7 +129,7 @@ def benchmarks() -> list[Benchmark]:
             data,
             "cold",
             "requests",
-            f"{cold}: {{graphql}} GraphQL (batches of ≤ 25 PRs) + {{rest}} REST",
+            f"{cold}: {{graphql}} GraphQL (batches of ≤ 50 PRs) + {{rest}} REST",
             target="≤ 10",
         ),
         _count(data, "cold", "cost", f"{cold}: {{rest_cost}} REST core + {{graphql_cost}} GraphQL points"),

@@ -23,7 +23,7 @@ from ao_core.errors import RateLimitedError
 from ao_core.models import CIStatus, PRInfo, PRSnapshot, PRState, ReviewDecision, WebhookRequest
 from ao_scm_github import GitHubSCMConfig, create
 from ao_scm_github._scm import GitHubSCM
-from ao_scm_github._snapshots import SnapshotMode
+from ao_scm_github._snapshots import BATCH_SIZE, SnapshotMode
 from ao_testing.fakes.github import FakeGitHub, FakeGitHubProcess, RequestRecord, WebhookDelivery
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration, pytest.mark.timeout(120)]
@@ -191,10 +191,11 @@ async def measure_snapshot_polls(
 
 async def test_200_prs_adaptive(tmp_path: Path) -> None:
     polls = await measure_snapshot_polls(tmp_path, latency=0.0, mode="adaptive")
-    repos, batches = len(BENCH_REPOS), math.ceil(200 / 25)
+    repos, batches = len(BENCH_REPOS), math.ceil(200 / BATCH_SIZE)
     assert all(poll.ok for name, poll in polls.items() if name != "re-run of a finished check"), polls
     cold = polls["cold"]
-    # the guard list of each repository is primed by the cold poll: 11 requests, one over the budget of 10
+    # 4 GraphQL requests + the guard list of each repository, primed by the cold poll: 7 requests (budget 10)
+    assert cold.requests <= 10
     assert (cold.requests, cold.graphql) == (batches + repos, batches)
     assert (cold.rest_cost, cold.graphql_cost) == (repos, batches)
     unchanged = polls["unchanged"]
@@ -205,7 +206,7 @@ async def test_200_prs_adaptive(tmp_path: Path) -> None:
     ci = polls["CI result on a pending PR"]
     assert (ci.requests, ci.not_modified, ci.graphql, ci.rest_cost) == (repos + 1, repos, 1, 0)
     merge = polls["merge of one PR"]
-    assert merge.graphql == math.ceil(67 / 25), "every pull request of the repository with that base is re-read"
+    assert merge.graphql == math.ceil(67 / BATCH_SIZE), "every pull request of the repository with that base is re-read"
     assert merge.requests == repos + merge.graphql
     rerun = polls["re-run of a finished check"]
     assert rerun.ok is False, "a re-run moves nothing the guards see"
@@ -213,7 +214,7 @@ async def test_200_prs_adaptive(tmp_path: Path) -> None:
     refresh = polls["full refresh"]
     # read by the cold poll, the re-run's PR is due on the 10th poll after it: the 6th since the re-run
     assert refresh.polls == 6
-    assert refresh.graphql == math.ceil(133 / 25), "due: the two repositories not re-read since the cold poll"
+    assert refresh.graphql == math.ceil(133 / BATCH_SIZE), "due: the two repositories not re-read since the cold poll"
     assert refresh.requests == 1 + refresh.graphql, "their guards are skipped: everything in them is re-read"
 
 
@@ -222,7 +223,7 @@ async def test_200_prs_guarded(tmp_path: Path) -> None:
     assert "full refresh" not in polls
     assert all(poll.ok for poll in polls.values()), polls
     cold, unchanged = polls["cold"], polls["unchanged"]
-    repos, batches = len(BENCH_REPOS), math.ceil(200 / 25)
+    repos, batches = len(BENCH_REPOS), math.ceil(200 / BATCH_SIZE)
     assert cold.graphql == batches
     # guards: one pulls list and one base ref per repository, then one CI guard primed per pull request
     assert cold.requests == batches + 2 * repos + 200
@@ -233,21 +234,44 @@ async def test_200_prs_guarded(tmp_path: Path) -> None:
     assert rerun.rest_cost == 1, "only the re-run PR's CI guard is answered 200"
 
 
-async def test_200_prs_graphql_cost_8_requests_per_poll(tmp_path: Path) -> None:
+async def test_200_prs_graphql_cost_4_requests_per_poll(tmp_path: Path) -> None:
     polls = await measure_snapshot_polls(tmp_path, latency=0.0, guards=False)
     assert "full refresh" not in polls
     for poll in polls.values():
         assert poll.ok
-        assert poll.requests == poll.graphql == 8
+        assert poll.requests == poll.graphql == 4
         assert poll.rest_cost == 0
-        assert poll.graphql_cost == 8
+        assert poll.graphql_cost == 4
 
 
-async def test_batches_never_exceed_25_pull_requests(github: FakeGitHub, scm: GitHubSCM) -> None:
-    prs = build_prs(github, 60, [REPO], create_repos=False)
+async def test_batches_are_even_and_cost_1_point_each(github: FakeGitHub, scm: GitHubSCM) -> None:
+    prs = build_prs(github, 101, [REPO], create_repos=False)
     snapshots = await scm.get_pr_snapshots(prs)
-    assert len(snapshots) == 60
-    assert scm.last_poll["graphql"] == 3
+    assert len(snapshots) == 101
+    graphql = [r for r in github.requests if r.path == "/graphql"]
+    assert len(graphql) == scm.last_poll["graphql"] == 3, "101 pull requests: 34 + 34 + 33, not 50 + 50 + 1"
+    assert [r.cost for r in graphql] == [1, 1, 1]
+
+
+async def test_a_full_batch_costs_1_point_and_a_double_one_2(github: FakeGitHub) -> None:
+    """The fake prices queries as GitHub does; ``BATCH_SIZE`` is the largest batch at 1 point."""
+    import httpx
+    from ao_scm_github._snapshots import build_batch_query
+
+    async def cost(n: int) -> int:
+        prs = [PRInfo(number=i + 1, owner="octo", repo="app", branch=f"b{i}", url="") for i in range(n)]
+        query, variables = build_batch_query(prs)
+        async with httpx.AsyncClient(base_url=github.url) as client:
+            answer = await client.post(
+                "/graphql",
+                json={"query": query, "variables": variables},
+                headers={"Authorization": f"bearer {github.default_token}"},
+            )
+        assert answer.status_code == 200, answer.text
+        return github.requests[-1].cost
+
+    assert await cost(BATCH_SIZE) == 1
+    assert await cost(2 * BATCH_SIZE) == 2
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -496,7 +520,7 @@ async def test_a_push_to_one_pr_is_seen_next_poll_with_few_requests(
 ) -> None:
     prs = build_prs(github, 30, [REPO], create_repos=False)
     await poll(scm, github, prs)
-    assert len(graphql_requests(github)) == 2
+    assert len(graphql_requests(github)) == 1, "30 pull requests: one batch"
     target = prs[10]
     github.commit(REPO, target.branch, {"fix.py": "FIX = 1\n"})
     github.pending_ci(REPO, target.number)
@@ -557,7 +581,7 @@ async def test_a_full_refresh_of_200_prs_costs_the_graphql_requests_only(github:
     for _ in range(3):
         await poll(scm, github, prs)
         costs.append((len(github.requests), len(graphql_requests(github))))
-    assert costs == [(8 + 2, 8), (2, 0), (8, 8)]
+    assert costs == [(4 + 2, 4), (2, 0), (4, 4)]
 
 
 async def test_full_refresh_after_n_seconds(

@@ -495,7 +495,7 @@ class SupportsPRSnapshots(Protocol):
     async def get_pr_snapshots(self, prs: Sequence[PRInfo]) -> dict[str, PRSnapshot]:
         """Return a snapshot per pull request, keyed by ``PRInfo.key``, in as few requests as possible.
 
-        Batch (GitHub: one GraphQL request per 25 pull requests) and guard with conditional requests so
+        Batch (GitHub: one GraphQL request per 50 pull requests) and guard with conditional requests so
         that polling an unchanged world costs no rate limit. A pull request that could not be read is
         left out of the result rather than failing the batch.
         """

@@ -1,7 +1,7 @@
 """ao SCM plugin for GitHub: pull requests, CI checks, reviews, webhooks, and batched snapshots.
 
 REST calls go through PyGithub (in worker threads); the lifecycle manager's per-poll snapshots use one
-GraphQL request per 25 pull requests, re-reading only what one conditional request per repository, CI
+GraphQL request per 50 pull requests, re-reading only what one conditional request per repository, CI
 still running, webhooks and a periodic refresh say may have changed (``snapshotMode: adaptive``), so an
 unchanged poll costs no rate limit. Configure it per project::
 

@@ -57,7 +57,7 @@ class GitHubSCMConfig(BaseModel):
         timeout_seconds: Timeout of each HTTP request.
         delete_branch_on_merge: Delete the head branch after :meth:`merge_pr` (as ``gh pr merge --delete-branch``).
         max_concurrent_requests: Bound on simultaneous requests (GitHub's secondary limits punish bursts).
-        snapshot_mode: How snapshot polls find what to re-read by GraphQL (one request per 25 pull
+        snapshot_mode: How snapshot polls find what to re-read by GraphQL (one request per 50 pull
             requests). ``adaptive``: one conditional request per repository (free when nothing changed),
             plus every poll the pull requests whose CI is pending, plus a periodic full refresh.
             ``guarded``: conditional requests only, about one per open pull request per poll.

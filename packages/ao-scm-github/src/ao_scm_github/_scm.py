@@ -515,7 +515,7 @@ class GitHubSCM:
     async def get_pr_snapshots(self, prs: Sequence[PRInfo]) -> dict[str, PRSnapshot]:
         """Snapshots keyed by ``PRInfo.key``, in as few requests as GitHub allows.
 
-        One GraphQL request per 25 pull requests to re-read; which ones depends on ``snapshotMode``
+        One GraphQL request per 50 pull requests to re-read; which ones depends on ``snapshotMode``
         (adaptive by default: one conditional request per repository, answered 304 and free when nothing
         changed). Pull requests that cannot be read are left out.
 
