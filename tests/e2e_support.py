@@ -45,11 +45,14 @@ class AoEnv:
     config: Path
     socket: str
     extra: dict[str, Any] = field(default_factory=dict)
+    extra_env: dict[str, str] = field(default_factory=dict)
+    """Environment variables `ao` runs with on top of ours (tokens)."""
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AO_")}
         env["AO_STATE_DIR"] = str(self.state)
         env["AO_CONFIG_PATH"] = str(self.config)
+        env.update(self.extra_env)
         return env
 
     def ao(
@@ -123,4 +126,27 @@ def make_env(tmp_path: Path) -> AoEnv:
         socket=f"ao-test-{uuid.uuid4().hex[:8]}",
     )
     env.write_config()
+    return env
+
+
+def make_github_env(tmp_path: Path, github: Any, repo: str) -> AoEnv:
+    """An env whose project is a clone of ``repo`` on the fake GitHub ``github``, with GitHub's tracker and SCM.
+
+    Pushes and fetches reach the fake's bare repository; `ao` gets the fake's token in
+    ``AO_TEST_GITHUB_TOKEN``; sessions use the process runtime.
+    """
+    env = make_env(tmp_path)
+    shutil.rmtree(env.repo)
+    subprocess.run(["git", "clone", "-q", str(github.repo_path(repo)), str(env.repo)], check=True)
+    git(env.repo, "config", "user.name", "Test")
+    git(env.repo, "config", "user.email", "test@example.invalid")
+    env.write_config(
+        runtime="process",
+        project_extra=(
+            f"    repo: {repo}\n"
+            f"    tracker: {{plugin: github, baseUrl: '{github.url}', tokenEnv: AO_TEST_GITHUB_TOKEN}}\n"
+            f"    scm: {{plugin: github, baseUrl: '{github.url}', tokenEnv: AO_TEST_GITHUB_TOKEN}}\n"
+        ),
+    )
+    env.extra_env["AO_TEST_GITHUB_TOKEN"] = github.default_token
     return env

@@ -12,7 +12,7 @@ from typing import Any, cast
 import anyio
 import pytest
 from ao_core.config import OrchestratorConfig
-from ao_core.errors import RuntimeFailedError, SCMError
+from ao_core.errors import RateLimitedError, RuntimeFailedError, SCMError
 from ao_core.lifecycle import LifecycleManager, PollReport
 from ao_core.models import (
     ActivityDetection,
@@ -711,6 +711,36 @@ async def test_a_failing_scm_never_breaks_the_poll(rig: Rig) -> None:
     assert rig.session().status is SessionStatus.MERGEABLE  # unknown PR state: the status stays
     assert "PR #1: state unknown this poll" in (rig.session().status_evidence or "")
     assert pr.number == 1
+
+
+@pytest.mark.anyio
+async def test_a_rate_limited_scm_is_left_alone_until_its_reset(rig: Rig) -> None:
+    await rig.add_session()
+    await rig.add_session("app-2", branch="feat/issue-2", issue_id="2")  # no pull request: detect_pr is due
+    rig.open_pr()
+    await rig.poll()
+    status = rig.session().status
+    reset = rig.clock.now + timedelta(minutes=5)
+    rig.scm.fail_on("get_pr_snapshots", RateLimitedError("api.github.com", reset, "GraphQL"))
+    rig.scm.reset_calls()
+    report = await rig.poll()
+    assert any("rate limit exhausted" in e and "resets at" in e for e in report.errors), report.errors
+    assert rig.scm.calls["get_pr_snapshots"] == 1
+    assert rig.scm.calls["get_pr_state"] == 0, "no per-PR fallback against an exhausted budget"
+    assert rig.session().status is status, "nothing is decided from missing data"
+
+    rig.scm.reset_calls()
+    rig.clock.advance(minutes=4, seconds=59)
+    report = await rig.poll()
+    assert rig.scm.total_calls() == 0, "paused until the reset: not one call"
+    assert rig.session().status is status
+    assert rig.session("app-2").status is SessionStatus.WORKING
+
+    rig.scm.fail_on("get_pr_snapshots", None)
+    rig.clock.advance(seconds=2)
+    report = await rig.poll()
+    assert rig.scm.calls["get_pr_snapshots"] == 1, "calls resume after the reset"
+    assert not report.errors, report.errors
 
 
 @pytest.mark.anyio

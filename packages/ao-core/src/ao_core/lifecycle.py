@@ -8,7 +8,8 @@ One poll (:meth:`LifecycleManager.poll_once`):
    concurrently, every probe under a timeout, at most ``probe_concurrency`` at a time;
 3. detects pull requests of sessions that have none, then refreshes every pull request with one
    ``get_pr_snapshots`` call per SCM plugin (per-PR calls for an SCM without snapshots); reads failing
-   checks and review threads only when they matter (CI failing, review feedback due);
+   checks and review threads only when they matter (CI failing, review feedback due); an SCM that answers
+   ``RateLimitedError`` gets no further calls until its reset time (statuses stay as they were);
 4. decides each session's status with the pure :func:`decide` and, on a transition, records it with its
    evidence, emits the event (type by status, priority by :func:`~ao_core.notify.infer_priority`), runs
    the reaction and notifies humans unless the reaction did the job;
@@ -24,6 +25,7 @@ escalations, detecting counters, clean-up timers) lives in the store.
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -56,7 +58,7 @@ from ao_core._lifecycle_messages import (
 )
 from ao_core._lifecycle_reactions import ReactionEngine, ReactionOutcome, ReactionRequest
 from ao_core.config import OrchestratorConfig, ProjectConfig, parse_duration_ms
-from ao_core.errors import AoError
+from ao_core.errors import AoError, RateLimitedError
 from ao_core.interfaces import (
     SCM,
     Agent,
@@ -388,6 +390,7 @@ class LifecycleManager:
         self._ci_cache: dict[tuple[str, str], list[CICheck]] = {}
         self._info_at: dict[str, float] = {}
         self._complete_marks: dict[str, bool] = {}
+        self._scm_paused: dict[int, tuple[datetime, RateLimitedError]] = {}
         self.reactions = ReactionEngine(
             store,
             manager,
@@ -779,6 +782,9 @@ class LifecycleManager:
                 snapshots = await self._scm_call(
                     report, scm, "get_pr_snapshots", scm.get_pr_snapshots(list(prs.values()))
                 )
+            except RateLimitedError as exc:  # per-PR calls would be refused too: statuses stay
+                report.errors.append(f"{scm.name}: get_pr_snapshots: {_describe(exc)}")
+                return
             except Exception as exc:  # every PR then falls back to a state query
                 report.errors.append(f"{scm.name}: get_pr_snapshots: {_describe(exc)}")
                 snapshots = {}
@@ -1512,9 +1518,29 @@ class LifecycleManager:
                     record.results = [r.model_dump(mode="json") for r in results]
 
     async def _scm_call(self, report: PollReport, scm: SCM, method: str, call: Awaitable[T]) -> T:
+        """Await ``call`` under the SCM timeout, unless the SCM's rate limit is exhausted.
+
+        A ``RateLimitedError`` pauses every call to that SCM plugin until the reset time (a minute when
+        the host names none): an exhausted budget is not spent further, and the calls refused meanwhile
+        raise ``RateLimitedError`` at once, without a request.
+        """
+        paused = self._scm_paused.get(id(scm))
+        if paused is not None:
+            until, cause = paused
+            if self._clock() < until:
+                if inspect.iscoroutine(call):
+                    call.close()
+                raise RateLimitedError(cause.host, cause.reset_at, f"{method} not sent until the reset")
+            del self._scm_paused[id(scm)]
         report.scm_calls[scm.name] = report.scm_calls.get(scm.name, 0) + 1
-        with anyio.fail_after(self.scm_timeout_s):
-            return await call
+        try:
+            with anyio.fail_after(self.scm_timeout_s):
+                return await call
+        except RateLimitedError as exc:
+            until = exc.reset_at or self._clock() + _RATE_LIMIT_PAUSE
+            self._scm_paused[id(scm)] = (until, exc)
+            log.warning("%s: rate limited; no calls to it until %s", scm.name, until.isoformat(timespec="seconds"))
+            raise
 
     async def _scm_call_current(self, scm: SCM, method: str, call: Awaitable[T]) -> T:
         report = self._current or PollReport(started_at=self._clock())
@@ -1522,6 +1548,10 @@ class LifecycleManager:
 
 
 # =========================================================================== helpers
+
+
+_RATE_LIMIT_PAUSE = timedelta(minutes=1)
+"""How long an SCM is left alone after a rate-limit answer that names no reset time."""
 
 
 def _request_count(scm: SCM) -> int | None:
