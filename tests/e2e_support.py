@@ -17,6 +17,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 AO = [sys.executable, "-m", "ao_core"]
 ECHO_AGENT = ROOT / "tests" / "plugins" / "echo_agent.py"
+GITHUB_REPO = "acme/widgets"
+"""The repository of the ``github_env`` fixture on the fake GitHub."""
 
 
 def need(executable: str) -> str:

@@ -7,31 +7,21 @@ from pathlib import Path
 
 import pytest
 from ao_testing.fakes.github import FakeGitHub
-from ao_testing.fakes.github.pytest_fixtures import fake_github
-from e2e_support import AoEnv, git, make_github_env
-
-__all__ = ["fake_github"]
+from e2e_support import GITHUB_REPO as REPO
+from e2e_support import AoEnv, git
 
 pytestmark = pytest.mark.integration
 
-REPO = "acme/widgets"
 
-
-@pytest.fixture
-def world(tmp_path: Path, fake_github: FakeGitHub) -> AoEnv:
-    fake_github.create_repo(REPO, files={"README.md": "# widgets\n"})
-    return make_github_env(tmp_path / "ao", fake_github, REPO)
-
-
-def test_claim_pr_checks_out_the_branch_and_takes_it_over(world: AoEnv, fake_github: FakeGitHub) -> None:
+def test_claim_pr_checks_out_the_branch_and_takes_it_over(github_env: AoEnv, fake_github: FakeGitHub) -> None:
     fake_github.commit(REPO, "fix/login", {"login.py": "def login():\n    return True\n"}, "Fix login")
     number = fake_github.create_pr(REPO, "fix/login", title="Fix login")
-    world.ao("spawn", "app", "--prompt", "first")
-    world.ao("spawn", "app", "--prompt", "second")
+    github_env.ao("spawn", "app", "--prompt", "first")
+    github_env.ao("spawn", "app", "--prompt", "second")
 
-    out = world.ao("session", "claim-pr", str(number), "app-1").stdout
+    out = github_env.ao("session", "claim-pr", str(number), "app-1").stdout
     assert f"app-1 now tracks PR #{number}" in out
-    sessions = {s["id"]: s for s in json.loads(world.ao("status", "--json").stdout)}
+    sessions = {s["id"]: s for s in json.loads(github_env.ao("status", "--json").stdout)}
     claimed = sessions["app-1"]
     assert claimed["pr"]["number"] == number
     assert claimed["branch"] == "fix/login"
@@ -40,32 +30,32 @@ def test_claim_pr_checks_out_the_branch_and_takes_it_over(world: AoEnv, fake_git
     assert (workspace / "login.py").exists()
 
     # The second session claims the same PR: the first lets go of it and stops detecting PRs by branch.
-    out = world.ao("session", "claim-pr", f"{fake_github.url}/{REPO}/pull/{number}", "app-2").stdout
+    out = github_env.ao("session", "claim-pr", f"{fake_github.url}/{REPO}/pull/{number}", "app-2").stdout
     assert "taken over from: app-1" in out
-    after = {s["id"]: s for s in json.loads(world.ao("status", "--json").stdout)}
+    after = {s["id"]: s for s in json.loads(github_env.ao("status", "--json").stdout)}
     assert after["app-2"]["pr"]["number"] == number
     assert after["app-1"]["pr"] is None
     assert after["app-1"]["metadata"]["prAutoDetect"] is False
 
     # A worktree with uncommitted changes is refused, and nothing changes.
-    world.ao("spawn", "app", "--prompt", "third")
-    third = {s["id"]: s for s in json.loads(world.ao("status", "--json").stdout)}["app-3"]
+    github_env.ao("spawn", "app", "--prompt", "third")
+    third = {s["id"]: s for s in json.loads(github_env.ao("status", "--json").stdout)}["app-3"]
     (Path(third["workspace_path"]) / "README.md").write_text("local edit\n")
-    refused = world.ao("session", "claim-pr", str(number), "app-3", check=False)
+    refused = github_env.ao("session", "claim-pr", str(number), "app-3", check=False)
     assert refused.returncode != 0
     assert "uncommitted changes" in refused.stderr
-    final = {s["id"]: s for s in json.loads(world.ao("status", "--json").stdout)}
+    final = {s["id"]: s for s in json.loads(github_env.ao("status", "--json").stdout)}
     assert final["app-3"]["pr"] is None
     assert final["app-2"]["pr"]["number"] == number
     assert git(Path(final["app-2"]["workspace_path"]), "branch", "--show-current") == "fix/login"
 
 
-def test_claim_pr_of_a_closed_or_missing_pr_is_a_clear_error(world: AoEnv, fake_github: FakeGitHub) -> None:
-    world.ao("spawn", "app", "--prompt", "work")
-    missing = world.ao("session", "claim-pr", "999", "app-1", check=False)
+def test_claim_pr_of_a_closed_or_missing_pr_is_a_clear_error(github_env: AoEnv, fake_github: FakeGitHub) -> None:
+    github_env.ao("spawn", "app", "--prompt", "work")
+    missing = github_env.ao("session", "claim-pr", "999", "app-1", check=False)
     assert missing.returncode != 0
     assert "999" in missing.stderr
     assert "Traceback" not in missing.stderr
-    bad = world.ao("session", "claim-pr", "not-a-pr", "app-1", check=False)
+    bad = github_env.ao("session", "claim-pr", "not-a-pr", "app-1", check=False)
     assert bad.returncode != 0
     assert "not-a-pr" in bad.stderr

@@ -9,25 +9,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from ao_testing.fakes.github import FakeGitHub
-from ao_testing.fakes.github.pytest_fixtures import fake_github
-from e2e_support import AoEnv, make_github_env
-
-__all__ = ["fake_github"]
+from e2e_support import GITHUB_REPO as REPO
+from e2e_support import AoEnv
 
 pytestmark = pytest.mark.integration
-
-REPO = "acme/widgets"
-
-
-@pytest.fixture
-def world(tmp_path: Path, fake_github: FakeGitHub) -> AoEnv:
-    fake_github.create_repo(REPO, files={"README.md": "# widgets\n"})
-    return make_github_env(tmp_path / "ao", fake_github, REPO)
 
 
 def sessions(env: AoEnv) -> dict[str, dict[str, Any]]:
@@ -42,22 +31,22 @@ def sessions(env: AoEnv) -> dict[str, dict[str, Any]]:
     ],
 )
 def test_a_rate_limit_keeps_every_state_and_says_when_it_resets(
-    world: AoEnv, fake_github: FakeGitHub, kind: str, limit: Callable[[FakeGitHub], Any]
+    github_env: AoEnv, fake_github: FakeGitHub, kind: str, limit: Callable[[FakeGitHub], Any]
 ) -> None:
     fake_github.commit(REPO, "fix/login", {"login.py": "def login():\n    return True\n"}, "Fix login")
     number = fake_github.create_pr(REPO, "fix/login", title="Fix login")
     fake_github.pass_ci(REPO, number)
     issue = fake_github.create_issue(REPO, "Add a logout button")
-    world.ao("spawn", "app", "--prompt", "work")
-    world.ao("session", "claim-pr", str(number), "app-1")
-    world.ao_json("lifecycle", "run-once")
-    before = sessions(world)
+    github_env.ao("spawn", "app", "--prompt", "work")
+    github_env.ao("session", "claim-pr", str(number), "app-1")
+    github_env.ao_json("lifecycle", "run-once")
+    before = sessions(github_env)
     assert before["app-1"]["status"] == "review_pending"
-    branches, worktrees = world.branches(), world.worktrees()
+    branches, worktrees = github_env.branches(), github_env.worktrees()
 
     limit(fake_github)
     sent_before = len(fake_github.requests)
-    report = world.ao_json("lifecycle", "run-once")
+    report = github_env.ao_json("lifecycle", "run-once")
     assert report["transitions"] == []
     assert report["events"] == []
     assert report["reactions"] == []
@@ -65,22 +54,22 @@ def test_a_rate_limit_keeps_every_state_and_says_when_it_resets(
     assert all("rate limit exhausted" in e and "resets at" in e for e in report["errors"]), report["errors"]
     sent = [r.target for r in fake_github.requests[sent_before:]]
     assert len(sent) == 1, f"the first refusal pauses the SCM until the reset, no per-PR fallback: {sent}"
-    after = sessions(world)
+    after = sessions(github_env)
     for key in ("status", "pr", "branch", "metadata", "workspace_path"):
         assert after["app-1"][key] == before["app-1"][key], key
 
     # The tracker is refused too: spawning from the issue says when to retry and leaves nothing behind.
-    refused = world.ao("spawn", "app", str(issue), check=False)
+    refused = github_env.ao("spawn", "app", str(issue), check=False)
     assert refused.returncode != 0
     assert re.search(r"rate limit exhausted .*; it resets at \d{4}-", refused.stderr), refused.stderr
     assert "Traceback" not in refused.stderr
-    assert set(sessions(world)) == {"app-1"}
-    assert (world.branches(), world.worktrees()) == (branches, worktrees)
+    assert set(sessions(github_env)) == {"app-1"}
+    assert (github_env.branches(), github_env.worktrees()) == (branches, worktrees)
 
     fake_github.clear_faults()
     fake_github.approve(REPO, number)
-    report = world.ao_json("lifecycle", "run-once")
+    report = github_env.ao_json("lifecycle", "run-once")
     assert not report["errors"], report["errors"]
     assert [(t["session_id"], t["new"]) for t in report["transitions"]] == [("app-1", "mergeable")]
-    world.ao("spawn", "app", str(issue))
-    assert sessions(world)["app-2"]["issue_id"] == str(issue)
+    github_env.ao("spawn", "app", str(issue))
+    assert sessions(github_env)["app-2"]["issue_id"] == str(issue)
