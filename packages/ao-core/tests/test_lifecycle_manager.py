@@ -226,6 +226,35 @@ async def test_ci_failure_transition_records_evidence_and_tells_the_agent(rig: R
 
 
 @pytest.mark.anyio
+async def test_the_ci_message_carries_the_end_of_each_failing_log_read_once_per_failure(rig: Rig) -> None:
+    await rig.add_session()
+    pr = rig.open_pr()
+    fail_ci(rig, pr, ("lint", "https://ci.test/runs/11"))
+    rig.scm.set_log(pr, "lint", "src/app.py:3:1: E302 expected 2 blank lines\nFound 1 error.")
+    await rig.poll()
+    [message] = rig.sent()
+    assert (
+        "- lint: failure — https://ci.test/runs/11\n"
+        "  The end of its log:\n"
+        "  ```\n"
+        "  src/app.py:3:1: E302 expected 2 blank lines\n"
+        "  Found 1 error.\n"
+        "  ```\n"
+    ) in message
+    assert "- docs" not in message, "passing checks are not listed"
+    await rig.poll()
+    assert rig.scm.calls["get_ci_log_tails"] == 1, "the same failure is not read again"
+    fail_ci(rig, pr, ("lint", "https://ci.test/runs/12"), sha="sha-2")
+    await rig.poll()
+    assert rig.scm.calls["get_ci_log_tails"] == 2, "a new run is"
+    rig.scm.fail_on("get_ci_log_tails", SCMError("logs expired"))
+    fail_ci(rig, pr, ("lint", "https://ci.test/runs/13"), sha="sha-3")
+    report = await rig.poll()
+    assert any("logs expired" in e for e in report.errors)
+    assert rig.session().status is SessionStatus.CI_FAILED, "an unreadable log fails nothing else"
+
+
+@pytest.mark.anyio
 async def test_pr_detected_only_for_sessions_with_a_branch(rig: Rig) -> None:
     await rig.add_session("app-1")
     await rig.add_session("app-2", branch=None)

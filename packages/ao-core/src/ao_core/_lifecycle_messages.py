@@ -132,6 +132,13 @@ def ci_message(pr: PRInfo, head_sha: str | None, failing: Sequence[CICheck], clo
         for check in failing[:_MAX_ITEMS]:
             result = check.conclusion or check.status.value
             lines.append(f"- {check.name}: {result}" + (f" — {check.url}" if check.url else ""))
+            if check.log_tail:
+                lines += [
+                    "  The end of its log:",
+                    "  ```",
+                    *(f"  {line}" for line in check.log_tail.splitlines()),
+                    "  ```",
+                ]
     else:
         lines.append("The failing checks could not be listed; look at the pull request's checks.")
     if closing:

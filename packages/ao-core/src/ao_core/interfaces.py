@@ -77,6 +77,7 @@ __all__ = [
     "SupportsActions",
     "SupportsAliveMany",
     "SupportsAttachInfo",
+    "SupportsCILogs",
     "SupportsClaimPR",
     "SupportsCreateIssue",
     "SupportsIsSessionOpen",
@@ -498,6 +499,18 @@ class SupportsPRSnapshots(Protocol):
         Batch (GitHub: one GraphQL request per 50 pull requests) and guard with conditional requests so
         that polling an unchanged world costs no rate limit. A pull request that could not be read is
         left out of the result rather than failing the batch.
+        """
+        ...
+
+
+@runtime_checkable
+class SupportsCILogs(Protocol):
+    """Optional SCM capability: what failing checks printed, for the agent's CI-fix message."""
+
+    async def get_ci_log_tails(self, pr: PRInfo, checks: Sequence[CICheck]) -> dict[str, str]:
+        """The last lines of each check's log (else of its report), by check name.
+
+        Called for failing checks only, once per new failure. Checks without a readable log are left out.
         """
         ...
 

@@ -63,6 +63,7 @@ from ao_core.interfaces import (
     SCM,
     Agent,
     Runtime,
+    SupportsCILogs,
     SupportsOutputMany,
     SupportsPRSnapshots,
     SupportsRecordActivity,
@@ -388,6 +389,7 @@ class LifecycleManager:
         self._wake: anyio.Event | None = None
         self._detected_at: dict[str, float] = {}
         self._ci_cache: dict[tuple[str, str], list[CICheck]] = {}
+        self._log_tails: dict[str, tuple[str, dict[str, str]]] = {}
         self._info_at: dict[str, float] = {}
         self._complete_marks: dict[str, bool] = {}
         self._scm_paused: dict[int, tuple[datetime, RateLimitedError]] = {}
@@ -881,21 +883,45 @@ class LifecycleManager:
         assert scm is not None
         if snapshot.ci_checks is not None:
             check.failing = failing_checks(snapshot.ci_checks)
-            return
-        cache_key = (pr.key, snapshot.head_sha or "")
-        if snapshot.head_sha and cache_key in self._ci_cache:
-            check.failing = self._ci_cache[cache_key]
-            return
-        async with self._get_limiter():
-            try:
-                checks = await self._scm_call(report, scm, "get_ci_checks", scm.get_ci_checks(pr))
-            except Exception as exc:  # the message then says the checks could not be listed
-                report.errors.append(f"{check.session.id}: get_ci_checks: {_describe(exc)}")
-                return
-        check.failing = failing_checks(checks)
-        if snapshot.head_sha:
-            self._ci_cache = {k: v for k, v in self._ci_cache.items() if k[0] != pr.key}
-            self._ci_cache[cache_key] = check.failing
+        else:
+            cache_key = (pr.key, snapshot.head_sha or "")
+            if snapshot.head_sha and cache_key in self._ci_cache:
+                check.failing = self._ci_cache[cache_key]
+            else:
+                async with self._get_limiter():
+                    try:
+                        checks = await self._scm_call(report, scm, "get_ci_checks", scm.get_ci_checks(pr))
+                    except Exception as exc:  # the message then says the checks could not be listed
+                        report.errors.append(f"{check.session.id}: get_ci_checks: {_describe(exc)}")
+                        return
+                check.failing = failing_checks(checks)
+                if snapshot.head_sha:
+                    self._ci_cache = {k: v for k, v in self._ci_cache.items() if k[0] != pr.key}
+                    self._ci_cache[cache_key] = check.failing
+        if check.failing:
+            check.failing = await self._with_log_tails(scm, pr, snapshot.head_sha, check, report)
+
+    async def _with_log_tails(
+        self, scm: SCM, pr: PRInfo, head_sha: str | None, check: _Check, report: PollReport
+    ) -> list[CICheck]:
+        """The check's failing checks with the tails of their logs, read once per failure (same runs)."""
+        failing = check.failing or []
+        if not isinstance(scm, SupportsCILogs):
+            return failing
+        identity = ci_fingerprint(head_sha, failing)
+        cached = self._log_tails.get(pr.key)
+        if cached is not None and cached[0] == identity:
+            tails = cached[1]
+        else:
+            async with self._get_limiter():
+                try:
+                    call = scm.get_ci_log_tails(pr, failing)
+                    tails = await self._scm_call(report, scm, "get_ci_log_tails", call)
+                except Exception as exc:  # the message goes without logs
+                    report.errors.append(f"{check.session.id}: get_ci_log_tails: {_describe(exc)}")
+                    return failing
+            self._log_tails[pr.key] = (identity, tails)
+        return [c.model_copy(update={"log_tail": tails[c.name]}) if c.name in tails else c for c in failing]
 
     async def _read_reviews(self, check: _Check, report: PollReport) -> None:
         pr, scm = check.pr, check.scm

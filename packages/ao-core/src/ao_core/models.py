@@ -500,6 +500,8 @@ class CICheck(_Model):
     conclusion: str | None = None
     started_at: datetime | None = None
     completed_at: datetime | None = None
+    log_tail: str | None = None
+    """The last lines of the check's log (or of its report), when the SCM read them for a failing check."""
 
 
 class Review(_Model):

@@ -54,6 +54,8 @@ class FakePR:
     info: PRInfo
     state: PRState = PRState.OPEN
     checks: list[CICheck] = field(default_factory=list)
+    logs: dict[str, str] = field(default_factory=dict)
+    """Log tails by check name (``get_ci_log_tails``)."""
     reviews: list[Review] = field(default_factory=list)
     review_decision: ReviewDecision | None = None
     """An explicit decision; ``None`` derives it from ``reviews`` and ``review_required``."""
@@ -190,6 +192,12 @@ class FakeSCM(CallRecorder):
         """The checks of the head commit."""
         await self._enter("get_ci_checks")
         return [check.model_copy() for check in self._readable(pr).checks]
+
+    async def get_ci_log_tails(self, pr: PRInfo, checks: Sequence[CICheck]) -> dict[str, str]:
+        """The logs set by :meth:`set_log` of the named checks."""
+        await self._enter("get_ci_log_tails")
+        logs = self._readable(pr).logs
+        return {check.name: logs[check.name] for check in checks if check.name in logs}
 
     async def get_ci_summary(self, pr: PRInfo) -> CIStatus:
         """Failing, pending, passing or none from the checks; failing when they cannot be read."""
@@ -463,6 +471,10 @@ class FakeSCM(CallRecorder):
     def set_checks(self, pr: PRInfo | str, checks: Iterable[CICheck]) -> None:
         """Replace the head commit's checks."""
         self._pr(pr).checks = [check.model_copy() for check in checks]
+
+    def set_log(self, pr: PRInfo | str, name: str, tail: str) -> None:
+        """What ``get_ci_log_tails`` answers for the check ``name``."""
+        self._pr(pr).logs[name] = tail
 
     def add_check(self, pr: PRInfo | str, name: str, status: CheckStatus, *, url: str | None = None) -> CICheck:
         """Add one check to the head commit."""
