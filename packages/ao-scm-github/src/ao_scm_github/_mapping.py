@@ -1,10 +1,11 @@
 """Pure mappings from GitHub's data to ao's models.
 
-CI checks and their summary, reviews, review threads, mergeability blockers and pull-request snapshots.
+CI checks, their summary and log tails, reviews, review threads, mergeability blockers and pull-request snapshots.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -31,6 +32,7 @@ __all__ = [
     "ci_from_rollup",
     "ci_summary",
     "is_bot",
+    "log_tail",
     "parse_time",
     "pr_state",
     "review_decision",
@@ -101,6 +103,34 @@ def _status_state(state: str | None) -> CheckStatus:
     if state in ("failure", "error"):
         return CheckStatus.FAILED
     return CheckStatus.PENDING
+
+
+LOG_TAIL_LINES = 30
+LOG_TAIL_CHARS = 3000
+_LOG_TIMESTAMP = re.compile(r"^\ufeff?\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z ?")
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def log_tail(text: str, lines: int = LOG_TAIL_LINES, chars: int = LOG_TAIL_CHARS) -> str:
+    """The last ``lines`` non-blank lines of a log, without Actions' timestamps and terminal colours.
+
+    At most ``chars`` characters (whole lines, the oldest dropped first; one longer line is cut at its start).
+    """
+    kept: list[str] = []
+    size = 0
+    for raw in reversed(text.splitlines()):
+        line = _ANSI.sub("", _LOG_TIMESTAMP.sub("", raw)).rstrip()
+        if not line.strip():
+            continue
+        if size + len(line) + 1 > chars:
+            if not kept:
+                kept.append("…" + line[-(chars - 1) :])
+            break
+        kept.append(line)
+        size += len(line) + 1
+        if len(kept) == lines:
+            break
+    return "\n".join(reversed(kept))
 
 
 def check_from_run(run: Mapping[str, Any]) -> CICheck:

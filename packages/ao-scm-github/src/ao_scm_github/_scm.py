@@ -37,7 +37,16 @@ from ao_core.models import (
 from ao_scm_github import _mapping as m
 from ao_scm_github import _webhooks
 from ao_scm_github._config import GitHubSCMConfig
-from ao_scm_github._github import GitHubAccess, NotFound, RepoName, check_repo, parse_repo, web_base
+from ao_scm_github._github import (
+    GitHubAccess,
+    NotFound,
+    RepoName,
+    check_repo,
+    parse_repo,
+    rate_limit_reset,
+    rate_limited,
+    web_base,
+)
 
 if TYPE_CHECKING:
     from github import Github
@@ -293,6 +302,58 @@ class GitHubSCM:
             return checks
 
         return await self._call(f"read the CI checks of {pr.key}", read, pr=pr)
+
+    async def get_ci_log_tails(self, pr: PRInfo, checks: Sequence[CICheck]) -> dict[str, str]:
+        """The end of each named check's log: the Actions job log, else the check run's report.
+
+        Two REST requests find the head commit's check runs; each GitHub Actions run then costs one more
+        (``GET /repos/O/R/actions/jobs/<id>/logs``, a redirect to the log's download URL, which is free).
+        Runs of other apps give their report (``output``: title, summary, text). A log GitHub no longer has
+        (expired, 404/410) falls back to the report; checks with neither are left out.
+        """
+        repo = _repo_of(pr)
+        names = {check.name for check in checks}
+
+        def read(gh: Github) -> list[tuple[str, int, bool, str]]:
+            github_repo = gh.get_repo(repo)
+            commit = github_repo.get_commit(github_repo.get_pull(pr.number).head.sha)
+            found = []
+            for run in commit.get_check_runs():
+                if run.name in names:
+                    output = run.output
+                    report = "\n".join(p for p in (output.title, output.summary, output.text) if p) if output else ""
+                    found.append((run.name, run.id, bool(run.app and run.app.slug == "github-actions"), report))
+            return found
+
+        runs = await self._call(f"read the check runs of {pr.key}", read, pr=pr)
+        tails: dict[str, str] = {}
+        for name, run_id, actions, report in runs:
+            log = await self._job_log(repo, run_id) if actions else None
+            text = m.log_tail(log or report)
+            if text:
+                tails[name] = text
+        return tails
+
+    async def _job_log(self, repo: RepoName, job_id: int) -> str | None:
+        """An Actions job's log, or ``None`` when GitHub has none (any more)."""
+        from ao_scm_github._snapshots import http_client
+
+        url = f"{self._gh.base_url}/repos/{repo}/actions/jobs/{job_id}/logs"
+        try:
+            async with await http_client(self._gh, 1) as client:
+                response = await client.get(url, follow_redirects=True)
+        except Exception as exc:  # httpx.HTTPError and OS errors
+            raise SCMError(
+                f"cannot reach GitHub at {self._gh.base_url} to read a job log: {type(exc).__name__}"
+            ) from exc
+        if response.status_code in (404, 410):
+            return None
+        if response.status_code >= 400:
+            message = response.text[:200] if response.text else ""
+            if rate_limited(response.status_code, response.headers, message):
+                raise RateLimitedError(self._gh.host, rate_limit_reset(response.headers), "reading a job log")
+            raise SCMError(f"GitHub answered {response.status_code} for the log of job {job_id} in {repo}")
+        return str(response.text)
 
     async def get_ci_summary(self, pr: PRInfo) -> CIStatus:
         """Failing if any check failed, pending if any runs, passing if any passed, else none.

@@ -93,6 +93,15 @@ PROJECT = "widgets"
 MODEL = "claude-sonnet-4-5"
 CHECK = "lint"
 """The CI check that fails on the agent's first push and passes afterwards."""
+LINT_LOG = (
+    "2026-11-30T10:00:01.0000000Z ##[group]Run ruff check .\n"
+    "2026-11-30T10:00:01.2000000Z ruff check .\n"
+    "2026-11-30T10:00:01.4000000Z ##[endgroup]\n"
+    "2026-11-30T10:00:02.1000000Z greeting.py:1:8: F401 [*] `os` imported but unused\n"
+    "2026-11-30T10:00:02.1000000Z Found 1 error.\n"
+    "2026-11-30T10:00:02.2000000Z ##[error]Process completed with exit code 1.\n"
+)
+"""What the failing lint job prints (its Actions log)."""
 REVIEWER = "octo-reviewer"
 ISSUE_TITLE = "Add a greeting module"
 ISSUE_BODY = (
@@ -751,7 +760,12 @@ class _Demo:
             url = self.check_url(1)
             await _thread(
                 lambda: fake.fail_ci(
-                    REPO, number, CHECK, details_url=url, summary="greeting.py:1:1: F401 'os' imported but unused"
+                    REPO,
+                    number,
+                    CHECK,
+                    details_url=url,
+                    summary="greeting.py:1:1: F401 'os' imported but unused",
+                    log=LINT_LOG,
                 )
             )
             self.seen.ci_failed_after_poll = lifecycle.polls

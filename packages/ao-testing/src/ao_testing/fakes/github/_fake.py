@@ -373,6 +373,16 @@ class FakeGitHub(LocalHTTPServer):
         with self._lock:
             return self._repos.get(f"{owner}/{name}".lower())
 
+    def job_run(self, job_id: int) -> CheckRun | None:
+        """The GitHub Actions check run whose job is ``job_id`` (GitHub uses one id for both), if it has a log."""
+        with self._lock:
+            for repo in self._repos.values():
+                for runs in repo.check_runs.values():
+                    for run in runs:
+                        if run.id == job_id and run.app_slug == "github-actions" and run.log is not None:
+                            return run
+        return None
+
     def repo_path(self, full_name: str) -> Path:
         """The bare repository's path: use it as an agent's ``origin``."""
         return self.repo(full_name).git.path
@@ -906,15 +916,17 @@ class FakeGitHub(LocalHTTPServer):
         *,
         title: str | None = None,
         summary: str | None = None,
+        log: str | None = None,
     ) -> CheckRun:
         """Create or update the check run ``name`` on a commit (a SHA, a branch, or a pull request number).
 
-        ``status`` is ``queued``, ``in_progress`` or ``completed``; ``conclusion`` applies to completed runs.
+        ``status`` is ``queued``, ``in_progress`` or ``completed``; ``conclusion`` applies to completed runs;
+        ``log`` is what the Actions job printed.
         """
         repo = self.repo(full_name)
         sha = self._sha_of(repo, target)
         with self._lock:
-            return self.put_check_run(repo, sha, name, status, conclusion, details_url, title, summary)
+            return self.put_check_run(repo, sha, name, status, conclusion, details_url, title, summary, log)
 
     def put_check_run(
         self,
@@ -926,6 +938,7 @@ class FakeGitHub(LocalHTTPServer):
         details_url: str | None,
         title: str | None = None,
         summary: str | None = None,
+        log: str | None = None,
     ) -> CheckRun:
         """Create or update a check run (keyed by name and commit) and send ``check_run``/``check_suite``."""
         now = datetime.now(UTC).replace(microsecond=0)
@@ -938,6 +951,7 @@ class FakeGitHub(LocalHTTPServer):
         run.status = status
         run.details_url = details_url if details_url is not None else run.details_url
         run.title, run.summary = title or run.title, summary or run.summary
+        run.log = log if log is not None else run.log
         if status != "queued" and run.started_at is None:
             run.started_at = now
         if status == "completed":
@@ -970,9 +984,10 @@ class FakeGitHub(LocalHTTPServer):
         details_url: str | None = None,
         *,
         summary: str | None = None,
+        log: str | None = None,
     ) -> CheckRun:
-        """The check run ``name`` completed with a failure."""
-        return self.set_check(full_name, target, name, "completed", "failure", details_url, summary=summary)
+        """The check run ``name`` completed with a failure (``log``: what its Actions job printed)."""
+        return self.set_check(full_name, target, name, "completed", "failure", details_url, summary=summary, log=log)
 
     def pending_ci(self, full_name: str, target: int | str, name: str = "ci") -> CheckRun:
         """The check run ``name`` is in progress."""

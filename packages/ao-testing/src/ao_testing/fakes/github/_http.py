@@ -104,6 +104,8 @@ class Route:
 
 _ROUTES: list[Route] = []
 _REPO = r"/repos/(?P<owner>[^/]+)/(?P<name>[^/]+)"
+_BLOBS = "/_blobs/"
+"""Download URLs that GitHub serves from another host (job logs): no token, no rate limit."""
 
 
 def route(method: str, pattern: str, *, sync: bool = True) -> Callable[[Handler], Handler]:
@@ -707,6 +709,25 @@ def list_check_runs(fake: FakeGitHub, req: Request) -> Response:
     return _paginate(req, runs, lambda r: check_run_json(req.base, repo, r, prs), list_key="check_runs")
 
 
+@route("GET", _REPO + r"/actions/jobs/(?P<job_id>\d+)/logs")
+def job_logs(fake: FakeGitHub, req: Request) -> Response:
+    """An Actions job's log: 302 to a short-lived download URL (another host on GitHub; here, ``/_blobs``)."""
+    repo = _repo(fake, req)
+    run = fake.job_run(int(req.params["job_id"]))
+    if run is None or run.head_sha not in repo.check_runs or run not in repo.check_runs[run.head_sha]:
+        raise ApiError(404, "Not Found")
+    return Response(302, None, {"Location": f"{req.base}{_BLOBS}job-logs/{run.id}"})
+
+
+def _blob(fake: FakeGitHub, path: str) -> _Outcome:
+    """A download URL (no token, no rate limit), as GitHub's log storage serves them."""
+    match = re.fullmatch(r"job-logs/(\d+)", path[len(_BLOBS) :])
+    run = fake.job_run(int(match.group(1))) if match else None
+    if run is None or run.log is None:
+        return _Outcome(Response(404, {"message": "Not Found"}), None)
+    return _Outcome(Response(200, None, {"Content-Type": "text/plain; charset=utf-8"}), None, run.log.encode())
+
+
 @route("POST", _REPO + "/check-runs")
 def create_check_run(fake: FakeGitHub, req: Request) -> Response:
     """Create a check run (as a CI app would)."""
@@ -903,6 +924,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self, req: Request, resource: str) -> _Outcome:
         fake = self.fake
+        if req.path.startswith(_BLOBS) and req.method == "GET":
+            return _blob(fake, req.path)
         auth = self.headers.get("Authorization") or ""
         scheme, _, value = auth.partition(" ")
         token_value = value.strip() if scheme.lower() in ("token", "bearer") else None

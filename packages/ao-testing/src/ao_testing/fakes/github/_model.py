@@ -232,6 +232,8 @@ class CheckRun:
     summary: str | None = None
     app_slug: str = "github-actions"
     id: int = field(default_factory=IDS.next)
+    log: str | None = None
+    """The job's log (GitHub Actions runs: ``GET /repos/O/R/actions/jobs/<id>/logs``)."""
 
 
 @dataclass(eq=False)
