@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -105,3 +106,15 @@ def open_pr(github: FakeGitHub) -> OpenPR:
         return pr_info(github, repo, number)
 
     return make
+
+
+@pytest.fixture
+def workspace(github: FakeGitHub, tmp_path: Path) -> Path:
+    """A clone of the fake's bare repository, as an agent's workspace."""
+    path = tmp_path / "workspace"
+    subprocess.run(
+        ["git", "clone", "--quiet", str(github.repo_path(REPO)), str(path)], check=True, capture_output=True, timeout=30
+    )
+    for key, value in (("user.name", "Agent"), ("user.email", "agent@example.invalid")):
+        subprocess.run(["git", "config", key, value], cwd=path, check=True, timeout=30)
+    return path

@@ -34,18 +34,6 @@ def git(cwd: Path, *args: str) -> str:
     ).stdout.strip()
 
 
-@pytest.fixture
-def workspace(github: FakeGitHub, tmp_path: Path) -> Path:
-    """A clone of the fake's bare repository, as an agent's workspace."""
-    path = tmp_path / "workspace"
-    subprocess.run(
-        ["git", "clone", "--quiet", str(github.repo_path(REPO)), str(path)], check=True, capture_output=True, timeout=30
-    )
-    git(path, "config", "user.name", "Agent")
-    git(path, "config", "user.email", "agent@example.invalid")
-    return path
-
-
 # --------------------------------------------------------------------------- finding pull requests
 
 

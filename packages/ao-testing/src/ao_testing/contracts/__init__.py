@@ -19,6 +19,7 @@ import pytest
 # Assertions in the suites are rewritten by pytest (for readable failures) when registered before import.
 pytest.register_assert_rewrite(
     "ao_testing.contracts._agent",
+    "ao_testing.contracts._common",
     "ao_testing.contracts._notifier",
     "ao_testing.contracts._runtime",
     "ao_testing.contracts._scm",
@@ -32,6 +33,11 @@ from ao_testing.contracts._checks import (  # noqa: E402 - after register_assert
     active_shell_syntax,
     branch_name_problem,
     is_valid_branch_name,
+)
+from ao_testing.contracts._common import (  # noqa: E402 - after register_assert_rewrite
+    MethodCall,
+    exercise_methods,
+    protocol_methods,
 )
 from ao_testing.contracts._notifier import NotifierContract, Received  # noqa: E402 - after register_assert_rewrite
 from ao_testing.contracts._runtime import (  # noqa: E402 - see above
@@ -53,6 +59,7 @@ __all__ = [
     "DEFAULT_READY_TEXT",
     "AgentContract",
     "BranchReader",
+    "MethodCall",
     "NotifierContract",
     "PRFactory",
     "Received",
@@ -65,5 +72,7 @@ __all__ = [
     "WorkspaceContract",
     "active_shell_syntax",
     "branch_name_problem",
+    "exercise_methods",
     "is_valid_branch_name",
+    "protocol_methods",
 ]
