@@ -66,3 +66,15 @@ def test_log_tail_keeps_whole_lines_within_the_size() -> None:
     assert all(line.startswith("line ") for line in tail.splitlines()), "no line cut in half"
     assert log_tail("y" * 5000, chars=100) == "…" + "y" * 99, "one huge line: its end"
     assert log_tail("\n\n  \n") == ""
+
+
+def test_log_tail_reads_actions_markers() -> None:
+    log = (
+        "2026-11-30T10:00:01.0000000Z ##[group]Run ruff check .\n"
+        "2026-11-30T10:00:01.4000000Z ##[endgroup]\n"
+        "2026-11-30T10:00:02.1000000Z ##[warning]Node 16 is deprecated\n"
+        "2026-11-30T10:00:02.2000000Z ##[error]Process completed with exit code 1.\n"
+    )
+    assert (
+        log_tail(log) == "Run ruff check .\nWarning: Node 16 is deprecated\nError: Process completed with exit code 1."
+    )

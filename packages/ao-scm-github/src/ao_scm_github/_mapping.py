@@ -109,10 +109,11 @@ LOG_TAIL_LINES = 30
 LOG_TAIL_CHARS = 3000
 _LOG_TIMESTAMP = re.compile(r"^\ufeff?\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z ?")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+_ACTIONS_MARKERS = {"##[group]": "", "##[error]": "Error: ", "##[warning]": "Warning: "}
 
 
 def log_tail(text: str, lines: int = LOG_TAIL_LINES, chars: int = LOG_TAIL_CHARS) -> str:
-    """The last ``lines`` non-blank lines of a log, without Actions' timestamps and terminal colours.
+    """The last ``lines`` non-blank lines of a log, without Actions' timestamps, markers and terminal colours.
 
     At most ``chars`` characters (whole lines, the oldest dropped first; one longer line is cut at its start).
     """
@@ -120,8 +121,11 @@ def log_tail(text: str, lines: int = LOG_TAIL_LINES, chars: int = LOG_TAIL_CHARS
     size = 0
     for raw in reversed(text.splitlines()):
         line = _ANSI.sub("", _LOG_TIMESTAMP.sub("", raw)).rstrip()
-        if not line.strip():
+        if not line.strip() or line.startswith("##[endgroup]"):
             continue
+        for marker, replacement in _ACTIONS_MARKERS.items():
+            if line.startswith(marker):
+                line = replacement + line[len(marker) :]
         if size + len(line) + 1 > chars:
             if not kept:
                 kept.append("…" + line[-(chars - 1) :])
