@@ -253,6 +253,18 @@ async def test_batches_are_even_and_cost_1_point_each(github: FakeGitHub, scm: G
     assert [r.cost for r in graphql] == [1, 1, 1]
 
 
+async def test_a_batch_too_big_for_github_is_read_in_halves_from_then_on(github: FakeGitHub, make_scm: MakeSCM) -> None:
+    scm = make_scm(snapshot_mode="graphql")
+    prs = build_prs(github, 60, [REPO], create_repos=False)
+    github.graphql_field_limit = 20  # GitHub refuses what one query cannot afford
+    snapshots = await poll(scm, github, prs)
+    assert len(snapshots) == 60, "nothing is left out"
+    assert len(graphql_requests(github)) == 2 + 4, "30 + 30 refused, then four batches of 15"
+    await poll(scm, github, prs)
+    assert len(graphql_requests(github)) == 4, "later polls start at the smaller size"
+    assert all(r.cost == 1 for r in graphql_requests(github))
+
+
 async def test_a_full_batch_costs_1_point_and_a_double_one_2(github: FakeGitHub) -> None:
     """The fake prices queries as GitHub does; ``BATCH_SIZE`` is the largest batch at 1 point."""
     import httpx

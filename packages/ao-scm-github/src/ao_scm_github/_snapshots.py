@@ -123,14 +123,22 @@ fragment aoSnapshot on PullRequest {
 """
 
 
-def split_batches(prs: Sequence[PRInfo]) -> list[Sequence[PRInfo]]:
-    """``prs`` in as few batches as ``BATCH_SIZE`` allows, of even sizes (60 → 30 + 30, not 50 + 10).
+_TOO_BIG = frozenset({"RESOURCE_LIMITS_EXCEEDED", "MAX_NODE_LIMIT_EXCEEDED"})
+"""GraphQL error types by which GitHub refuses a query as too big for one request."""
+
+
+class _BatchTooLarge(SCMError):
+    """GitHub refused a batch as too big for one query: read it in halves."""
+
+
+def split_batches(prs: Sequence[PRInfo], most: int = BATCH_SIZE) -> list[Sequence[PRInfo]]:
+    """``prs`` in as few batches of at most ``most`` as possible, of even sizes (60 → 30 + 30, not 50 + 10).
 
     Even sizes keep the slowest of the concurrent requests as short as it can be.
     """
     if not prs:
         return []
-    count = -(-len(prs) // BATCH_SIZE)
+    count = -(-len(prs) // most)
     size = -(-len(prs) // count)
     return [prs[i : i + size] for i in range(0, len(prs), size)]
 
@@ -308,6 +316,9 @@ class SnapshotEngine:
         self._etags: OrderedDict[str, str] = OrderedDict()
         self._watermarks: dict[str, str] = {}
         self._status_repos: set[str] = set()
+        self._batch_size = BATCH_SIZE
+        """Pull requests per GraphQL request: ``BATCH_SIZE``, halved for good each time GitHub refuses a batch
+        as too big for one query (resource limits, timeouts)."""
         self._invalid: set[str] = set()
         self._lock = anyio.Lock()
         self.last_poll: dict[str, int] = {}
@@ -390,6 +401,8 @@ class SnapshotEngine:
         if response.status_code >= 400:
             if rate_limited(response.status_code, response.headers, message):
                 raise RateLimitedError(self._access.host, rate_limit_reset(response.headers), "GraphQL PR snapshots")
+            if response.status_code in (502, 504) and len(batch) > 1:  # GitHub's answer to a query that timed out
+                raise _BatchTooLarge(f"GitHub GraphQL answered {response.status_code} to a batch of {len(batch)}")
             raise SCMError(f"GitHub GraphQL answered {response.status_code}: {message}")
         errors = body.get("errors") or [] if isinstance(body, dict) else []
         for error in errors:
@@ -397,6 +410,8 @@ class SnapshotEngine:
                 error.get("type") == "RATE_LIMITED" or "rate limit" in str(error.get("message", "")).lower()
             ):
                 raise RateLimitedError(self._access.host, rate_limit_reset(response.headers), "GraphQL PR snapshots")
+            if isinstance(error, dict) and error.get("type") in _TOO_BIG:
+                raise _BatchTooLarge(f"GitHub refused a batch of {len(batch)}: {error.get('message')}")
         data: dict[str, Any] = body.get("data") or {} if isinstance(body, dict) else {}
         return data, _server_time(response.headers)
 
@@ -603,10 +618,13 @@ class SnapshotEngine:
         return urls
 
     async def _fetch(self, client: Any, prs: Sequence[PRInfo]) -> list[PRInfo]:
-        """Read ``prs`` by GraphQL (batches of at most ``BATCH_SIZE``, a few at a time); returns those read."""
+        """Read ``prs`` by GraphQL (even batches, a few at a time); returns those read.
+
+        A batch GitHub refuses as too big is read again as two halves, and later polls use the smaller size.
+        """
         for pr in prs:
             self._entries.pop(pr.key, None)  # a failed read must not leave the old snapshot in place
-        batches = split_batches(prs)
+        batches = split_batches(prs, self._batch_size)
         fetched: list[PRInfo] = []
         limiter = anyio.CapacityLimiter(GRAPHQL_CONCURRENCY)
         failure: list[BaseException] = []
@@ -618,8 +636,18 @@ class SnapshotEngine:
                 except RateLimitedError as exc:
                     failure.append(exc)
                     return
+                except _BatchTooLarge:
+                    if len(batch) == 1:
+                        return
+                    half = len(batch) // 2
+                    self._batch_size = max(1, min(self._batch_size, half))
+                    data = None
                 except SCMError:
                     return
+            if data is None:  # outside the limiter: the halves take their own places
+                await run(batch[:half])
+                await run(batch[half:])
+                return
             for i, pr in enumerate(batch):
                 node = (data.get(f"pr{i}") or {}).get("pullRequest")
                 if isinstance(node, dict):

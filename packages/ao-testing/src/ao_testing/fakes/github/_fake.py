@@ -119,7 +119,8 @@ class FakeGitHub(LocalHTTPServer):
     Every repository is a real bare git repository under ``root``: agents push to :meth:`repo_path`,
     and the fake reads branches, head SHAs, mergeability and conflicts from git. Tests act as humans
     through helpers (:meth:`approve`, :meth:`request_changes`, :meth:`fail_ci`, ...), inject faults
-    (:meth:`fail_next`, :meth:`rate_limit_next`, :meth:`throttle_next`, :attr:`latency`), and assert on
+    (:meth:`fail_next`, :meth:`rate_limit_next`, :meth:`throttle_next`, :attr:`latency`,
+    :attr:`graphql_field_limit`), and assert on
     :attr:`requests`, the log of every request with its status and rate-limit cost.
 
     Use it as a context manager, or call :meth:`start` and :meth:`stop`.
@@ -131,6 +132,9 @@ class FakeGitHub(LocalHTTPServer):
         self.root.mkdir(parents=True, exist_ok=True)
         self.latency = latency
         """Seconds added to every request (models network and server time)."""
+        self.graphql_field_limit: int | None = None
+        """When set, a GraphQL query selecting more top-level fields (aliases) than this is refused with
+        ``RESOURCE_LIMITS_EXCEEDED``, as GitHub refuses a query that needs more than it allows one query."""
         self._lock = threading.RLock()
         self._users: dict[str, User] = {}
         self._tokens: dict[str, TokenInfo] = {}

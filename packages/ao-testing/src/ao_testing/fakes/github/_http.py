@@ -808,6 +808,11 @@ def _graphql(fake: FakeGitHub, req: Request, budget: Budget) -> tuple[Response, 
         user_id = req.token.user.id if req.token else 0
         error = {"type": "RATE_LIMITED", "message": f"API rate limit exceeded for user ID {user_id}."}
         return Response(200, {"errors": [error]}), 0
+    limit = fake.graphql_field_limit
+    if limit is not None and len(doc.operation(payload.get("operationName")).selections) > limit:
+        budget.used += 1
+        error = {"type": "RESOURCE_LIMITS_EXCEEDED", "message": "Resource limits for this query exceeded."}
+        return Response(200, {"data": None, "errors": [error]}), 1
     budget.used += cost
     ctx = GraphQLContext(
         find_repo=fake.find_repo,
