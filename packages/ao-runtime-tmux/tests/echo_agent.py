@@ -5,7 +5,7 @@ a pasted block as text (newlines included), and submits the input on Enter (CR).
 paste inserts a newline, Ctrl-U clears the input, DEL deletes a character. An Enter with empty input is
 ignored, as agents do.
 
-    python echo_agent.py RECORD [--swallow-enters N] [--tui [--spinner]]
+    python echo_agent.py RECORD [--swallow-enters N] [--tui [--spinner] [--late-echo S]]
 
 Writes ``RECORD.raw`` (every byte read from the terminal, in order) and ``RECORD.jsonl`` (one JSON
 object per event: ``{"event": "submit", "data": <base64>, "pastes": n}``, ``{"event": "empty-enter"}``,
@@ -14,6 +14,8 @@ paste, as an agent that is still busy with a paste does (upstream issue #373). `
 full-screen agent: a transcript above an input line at a fixed row, the cursor hidden and parked at the
 top left, so only the input line shows whether a message was taken. ``--spinner`` adds a status row
 that changes every 40 ms and on every keystroke, like the "working" animation of a busy agent.
+``--late-echo S`` answers the first keystrokes by redrawing another row at once (a transcript still
+loading, as OpenCode does right after resuming a session) and shows the typed text only S seconds later.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import os
 import select
 import sys
 import termios
+import time
 import tty
 from pathlib import Path
 
@@ -35,7 +38,7 @@ SPINNER = "|/-\\"
 
 
 class EchoAgent:
-    def __init__(self, record: str, swallow_enters: int, tui: bool, spinner: bool) -> None:
+    def __init__(self, record: str, swallow_enters: int, tui: bool, spinner: bool, late_echo: float = 0.0) -> None:
         # Both stay open for the life of the program.
         self.raw = Path(record + ".raw").open("ab")  # noqa: SIM115 - see above
         self.events = Path(record + ".jsonl").open("a", encoding="utf-8")  # noqa: SIM115 - see above
@@ -50,13 +53,18 @@ class EchoAgent:
         self.spinner = spinner
         self.ticks = 0
         self.transcript: list[str] = ["echo agent ready"]
+        self.late_echo = late_echo
+        self.echo_due: float | None = None
+        """While set (a monotonic time), the input line keeps showing ``shown`` instead of the input."""
+        self.shown = b""
 
     def record(self, event: dict[str, object]) -> None:
         self.events.write(json.dumps(event) + "\n")
         self.events.flush()
 
     def render(self) -> None:
-        text = self.buffer.decode("utf-8", "replace").replace("\n", "⏎").replace("\t", "→")
+        source = self.shown if self.echo_due is not None else bytes(self.buffer)
+        text = source.decode("utf-8", "replace").replace("\n", "⏎").replace("\t", "→")
         text = "".join(ch if ch.isprintable() else "?" for ch in text)[-60:]
         if not self.tui:
             os.write(1, b"\r\x1b[2K" + PROMPT + text.encode())
@@ -76,6 +84,7 @@ class EchoAgent:
             self.record({"event": "empty-enter"})
             return
         self.submissions += 1
+        self.echo_due = None
         data = bytes(self.buffer)
         self.record({"event": "submit", "data": base64.b64encode(data).decode(), "pastes": self.pastes})
         self.buffer.clear()
@@ -145,8 +154,9 @@ def main() -> None:
     parser.add_argument("--swallow-enters", type=int, default=0)
     parser.add_argument("--tui", action="store_true")
     parser.add_argument("--spinner", action="store_true")
+    parser.add_argument("--late-echo", type=float, default=0.0)
     args = parser.parse_args()
-    agent = EchoAgent(args.record, args.swallow_enters, args.tui, args.spinner)
+    agent = EchoAgent(args.record, args.swallow_enters, args.tui, args.spinner, args.late_echo)
     fd = sys.stdin.fileno()
     saved = termios.tcgetattr(fd)
     tty.setraw(fd)
@@ -157,7 +167,12 @@ def main() -> None:
         else:
             os.write(1, b"echo agent ready\r\n" + PROMPT)
         while True:
-            if agent.spinner and not select.select([fd], [], [], 0.04)[0]:
+            if agent.echo_due is not None:
+                if not select.select([fd], [], [], max(0.0, agent.echo_due - time.monotonic()))[0]:
+                    agent.echo_due = None  # the typed text shows at last
+                    agent.render()
+                    continue
+            elif agent.spinner and not select.select([fd], [], [], 0.04)[0]:
                 agent.ticks += 1
                 agent.render()
                 continue
@@ -167,6 +182,10 @@ def main() -> None:
             agent.raw.write(chunk)
             agent.raw.flush()
             agent.ticks += 1  # the status row also moves on every keystroke, as busy TUIs redraw
+            if agent.late_echo and agent.echo_due is None and agent.submissions == 0:
+                agent.shown = bytes(agent.buffer)
+                agent.echo_due = time.monotonic() + agent.late_echo
+                agent.transcript[0] = "echo agent ready (history loaded)"
             agent.feed(chunk)
             agent.render()
     finally:

@@ -130,6 +130,20 @@ async def test_swallowed_enter_is_pressed_again_without_retyping(
     assert agent.raw().count(PASTE_START) == 1
 
 
+@pytest.mark.parametrize("style", ["tui", "tui-spinner"])
+async def test_text_echoed_late_after_another_redraw_is_confirmed(
+    runtime: TmuxRuntime, workspace: Path, style: str
+) -> None:
+    # Right after resuming, OpenCode redraws its transcript first and shows typed text a moment later:
+    # the input line must be learnt from where the text shows, not from the first row that changed.
+    agent = await start_echo_agent(runtime, workspace, style=style, late_echo=0.3)
+
+    await runtime.send_message(agent.handle, "are you back?")
+
+    assert agent.submissions() == [b"are you back?"]
+    assert agent.raw().count(b"are you back?") == 1
+
+
 @pytest.mark.parametrize("style", STYLES)
 async def test_unconfirmed_message_raises_after_bounded_enters_and_is_typed_once(
     socket_name: str, workspace: Path, style: str

@@ -109,16 +109,25 @@ class EchoSession:
 
 
 async def start_echo_agent(
-    runtime: TmuxRuntime, workspace: Path, session_id: str = "echo", *, swallow_enters: int = 0, style: str = "line"
+    runtime: TmuxRuntime,
+    workspace: Path,
+    session_id: str = "echo",
+    *,
+    swallow_enters: int = 0,
+    style: str = "line",
+    late_echo: float = 0.0,
 ) -> EchoSession:
     """Create a session running the echo agent and wait until it is at its prompt.
 
     ``style``: ``line`` (a prompt line, the cursor after the input), ``tui`` (a full-screen input box, the
-    cursor hidden), ``tui-spinner`` (the same with a row that keeps changing).
+    cursor hidden), ``tui-spinner`` (the same with a row that keeps changing). ``late_echo``: see the echo
+    agent's ``--late-echo``.
     """
     record = workspace / f"{session_id}-record"
     argv = [sys.executable, str(ECHO_AGENT), str(record), "--swallow-enters", str(swallow_enters)]
     extra = {"line": [], "tui": ["--tui"], "tui-spinner": ["--tui", "--spinner"]}[style]
+    if late_echo:
+        extra = [*extra, "--late-echo", str(late_echo)]
     command = shlex.join([*argv, *extra])
     handle = await runtime.create(
         RuntimeCreateConfig(session_id=session_id, workspace_path=str(workspace), launch_command=command)

@@ -5,7 +5,8 @@ from a private tmux buffer. Then Enter is pressed, and the screen says whether t
 
 Which rows of the screen are the agent's input area is learnt by comparing the screen before and after
 the text was typed: the rows that changed, narrowed to the rows that show the end of the text when the
-agent displays it (agents that show a placeholder for a paste keep all changed rows). The message counts
+agent displays it (agents that show a placeholder for a paste keep all changed rows). Typed text is
+waited for until it shows, since an agent busy redrawing something else echoes it late. The message counts
 as submitted when one of those rows changes after Enter (the input was cleared, or moved into the
 transcript) or when the visible cursor went to another line (a line-based program such as a shell leaves
 the typed line in place and moves on). A change must still be there one poll later to count, so a screen
@@ -33,6 +34,8 @@ PASTE_THRESHOLD = 200
 _POLL_S = 0.015
 _SETTLE_MAX_S = 0.5
 _TAIL = 12
+_ECHOED_MIN = 3
+"""Typed text at least this long is waited for on screen before Enter; shorter may be a menu choice."""
 _BRACKET_MARKERS = ("\x1b[200~", "\x1b[201~")
 
 
@@ -145,9 +148,12 @@ async def deliver(
     if not result.ok:
         raise _send_error(session_name, result.error, gone=result.absent)
 
-    pre, noisy = await _settle(client, target, session_name, before)
-    changed = pre.changed_rows(before)
     tail = _tail(message)
+    # Every agent echoes typed text, sooner or later (an agent still drawing a resumed transcript echoes it
+    # late); a paste may show as a placeholder, and a key or two may be a menu choice, which shows nothing.
+    echoed = not paste and len(tail.strip()) >= _ECHOED_MIN
+    pre, noisy = await _settle(client, target, session_name, before, tail, confirm_timeout_s / 2 if echoed else 0.0)
+    changed = pre.changed_rows(before)
     # Where the end of the text shows is the input line; other rows may have changed on their own.
     with_tail = {i for i in changed if tail in (_row(pre.rows, i) or "")} if tail else set()
     watched = with_tail or changed - noisy
@@ -200,20 +206,29 @@ def _submitted(pre: Screen, now: Screen, watched: set[int]) -> bool:
     return now.rows != pre.rows
 
 
-async def _settle(client: TmuxClient, target: str, session_name: str, before: Screen) -> tuple[Screen, set[int]]:
+async def _settle(
+    client: TmuxClient, target: str, session_name: str, before: Screen, tail: str, echo_wait_s: float
+) -> tuple[Screen, set[int]]:
     """Wait until the typed text is on screen and the screen stopped changing; return it and the noisy rows.
 
     Pressing Enter while the agent still renders a paste is what gets Enter swallowed; waiting for a
-    stable screen avoids it without a fixed sleep. Bounded: a screen that never settles (a spinner) or
-    never changes (no echo) is returned after ``_SETTLE_MAX_S`` with the rows that kept changing.
+    stable screen avoids it without a fixed sleep. With ``echo_wait_s``, a stable screen counts only once
+    ``tail`` shows in a row that changed, for up to that long: an agent busy redrawing something else (a
+    resumed transcript) echoes the keys late, and the input line must be learnt from where the text shows,
+    not from the rows the agent happened to redraw. Bounded: a screen that never settles (a spinner) or
+    never changes (no echo) is returned after ``_SETTLE_MAX_S`` (``echo_wait_s`` while the text does not
+    show) with the rows that kept changing.
     """
-    deadline = time.monotonic() + _SETTLE_MAX_S
+    start = time.monotonic()
+    deadline, echo_deadline = start + _SETTLE_MAX_S, start + echo_wait_s
     previous: Screen | None = None
     while True:
         current = await _snapshot_or_fail(client, target, session_name)
-        if previous is not None and current.rows == previous.rows and current.rows != before.rows:
+        shown = not echo_wait_s or any(tail in (_row(current.rows, i) or "") for i in current.changed_rows(before))
+        if shown and previous is not None and current.rows == previous.rows and current.rows != before.rows:
             return current, set()
-        if time.monotonic() >= deadline:
+        now = time.monotonic()
+        if now >= deadline and (shown or now >= echo_deadline):
             noisy = current.changed_rows(previous) if previous is not None else set()
             return current, noisy
         previous = current
