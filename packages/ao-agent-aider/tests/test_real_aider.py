@@ -53,7 +53,8 @@ def manager(tmp_path: Path, model_server: ModelServer) -> Iterator[SessionManage
     config_file.write_text(
         f"""\
 defaults:
-  runtime: {{plugin: tmux, socketName: {socket}}}
+  # sendConfirmTimeoutMs: real CLIs on a loaded 2-core CI machine can take seconds to react to a key
+  runtime: {{plugin: tmux, socketName: {socket}, sendConfirmTimeoutMs: 10000}}
   agent:
     plugin: aider
     openaiApiBase: "{model_server.openai_base_url}"

@@ -159,7 +159,8 @@ def make_rig(
             json.dumps(
                 {
                     "defaults": {
-                        "runtime": {"plugin": "tmux", "socketName": socket},
+                        # sendConfirmTimeoutMs: real CLIs on a loaded 2-core CI machine can be slow to react
+                        "runtime": {"plugin": "tmux", "socketName": socket, "sendConfirmTimeoutMs": 10_000},
                         "agent": {"plugin": "claude-code"},
                         "workspace": {"plugin": "worktree"},
                     },

@@ -138,7 +138,8 @@ def make_harness(
             {
                 "readyThresholdMs": 60_000,
                 "defaults": {
-                    "runtime": {"plugin": "tmux", "socketName": socket},
+                    # sendConfirmTimeoutMs: real CLIs on a loaded 2-core CI machine can take seconds to react to a key
+                    "runtime": {"plugin": "tmux", "socketName": socket, "sendConfirmTimeoutMs": 10_000},
                     "agent": {
                         "plugin": "codex",
                         "command": codex_cli,
