@@ -661,7 +661,8 @@ class _Demo:
             "plugins": [{"path": str(notifier_plugin)}],
             "lifecycle": {"autoCleanupOnMerge": True, "mergeCleanupIdleGraceMs": 0},
             "defaults": {
-                "runtime": {"plugin": "tmux", "socketName": self.socket},
+                # a slow machine must not fail the demo: the window only bounds a send that is not seen
+                "runtime": {"plugin": "tmux", "socketName": self.socket, "sendConfirmTimeoutMs": 10_000},
                 "agent": {"plugin": "claude-code", "command": self.claude},
                 "workspace": {"plugin": "worktree"},
                 "notifiers": ["demo"],
