@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -45,10 +44,3 @@ def session_for(workspace: Path, *, created_at: datetime | None = None, **fields
         created_at=created_at or datetime(2020, 1, 1, tzinfo=UTC),
         **fields,
     )
-
-
-def kill_tmux_server(socket: str) -> None:
-    """End the tmux server of ``socket`` and remove its socket file (tmux leaves it behind)."""
-    env = {key: value for key, value in os.environ.items() if key not in ("TMUX", "TMUX_PANE")}
-    subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, env=env, timeout=10, check=False)
-    (Path(env.get("TMUX_TMPDIR") or "/tmp") / f"tmux-{os.getuid()}" / socket).unlink(missing_ok=True)

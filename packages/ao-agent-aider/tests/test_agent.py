@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from aider_support import SCREENS, install_history, kill_tmux_server, session_for
+from aider_support import SCREENS, install_history, session_for
 from ao_agent_aider import AiderAgent, AiderAgentConfig
 from ao_core.config import ProjectConfig
 from ao_core.models import (
@@ -25,6 +25,7 @@ from ao_core.models import (
 )
 from ao_core.testing import init_git_repo, require_executable, run_git, wait_until
 from ao_runtime_tmux import TmuxRuntime, TmuxRuntimeConfig
+from ao_testing.agent_fixtures import kill_tmux_server
 
 pytestmark = pytest.mark.anyio
 

@@ -16,15 +16,13 @@ from pathlib import Path
 
 import anyio.to_thread
 import pytest
-from aider_support import AIDER_VERSION, kill_tmux_server
+from aider_support import AIDER_VERSION
 from ao_agent_aider import AiderAgent
-from ao_core.config import load_config
 from ao_core.models import ActivityState, Session
-from ao_core.registry import Registry
 from ao_core.sessions import SessionManager
-from ao_core.store import Store
 from ao_core.testing import init_git_repo, require_executable, run_git, wait_until
 from ao_runtime_tmux import TmuxRuntime
+from ao_testing.agent_fixtures import kill_tmux_server, tmux_agent_manager
 from ao_testing.fakes.model_server import ModelServer, RecordedRequest, Turn, finish, write_file
 
 pytestmark = [pytest.mark.anyio, pytest.mark.agents, pytest.mark.timeout(240)]
@@ -48,37 +46,20 @@ def manager(tmp_path: Path, model_server: ModelServer) -> Iterator[SessionManage
     require_executable("aider")
     socket = f"ao-aider-e2e-{uuid.uuid4().hex[:10]}"
     repo = init_git_repo(tmp_path, name="app")
-    state = tmp_path / "state"
-    config_file = tmp_path / "agent-orchestrator.yaml"
-    config_file.write_text(
-        f"""\
-defaults:
-  # sendConfirmTimeoutMs: real CLIs on a loaded 2-core CI machine can take seconds to react to a key
-  runtime: {{plugin: tmux, socketName: {socket}, sendConfirmTimeoutMs: 10000}}
-  agent:
-    plugin: aider
-    openaiApiBase: "{model_server.openai_base_url}"
-    openaiApiKey: "{API_KEY}"
-    extraArgs: ["--model-metadata-file", "{_prices(tmp_path / "prices.json")}"]
-  workspace: worktree
-projects:
-  app:
-    path: {repo}
-    defaultBranch: main
-    sessionPrefix: app
-    agentConfig: {{model: "{MODEL}", permissions: permissionless}}
-""",
-        encoding="utf-8",
+    agent = {
+        "plugin": "aider",
+        "openaiApiBase": model_server.openai_base_url,
+        "openaiApiKey": API_KEY,
+        "extraArgs": ["--model-metadata-file", str(_prices(tmp_path / "prices.json"))],
+    }
+    manager = tmux_agent_manager(
+        tmp_path / "state", repo, socket, agent, {"model": MODEL, "permissions": "permissionless"}
     )
-    config = load_config(config_file)
-    registry = Registry.from_config(config)
-    registry.validate(config)
-    store = Store.open(state)
     try:
-        yield SessionManager(config, registry, store, state_dir=state, ready_timeout_s=120)
+        yield manager
     finally:
         kill_tmux_server(socket)
-        store.close()
+        manager.store.close()
 
 
 async def _activity(manager: SessionManager, session: Session) -> ActivityState | None:

@@ -26,12 +26,12 @@ import anyio
 import pytest
 from ao_agent_claude_code._agent import ClaudeCodeAgent
 from ao_agent_claude_code._paths import encode_project_path, transcript_path
-from ao_core.config import load_config
 from ao_core.models import ActivityState, PermissionMode, Session
-from ao_core.registry import Registry
+from ao_core.procs import ProcessEntry, descendants, read_proc
 from ao_core.sessions import SessionManager
 from ao_core.store import Store
 from ao_core.testing import init_git_repo, require_executable, run_git, wait_until
+from ao_testing.agent_fixtures import kill_tmux_server, tmux_agent_manager
 from ao_testing.fakes.model_server import ModelServer, Turn, Usage, finish, run_shell, write_file
 from claude_support import CLAUDE_CODE_VERSION, DATA
 
@@ -97,33 +97,9 @@ def _session_members(leaders: set[int], named: str | None = None) -> list[int]:
     return found
 
 
-def _descendants(root: int) -> list[int]:
+def _below(root: int) -> list[ProcessEntry]:
     """Every live process below ``root`` (by parent pid), whatever session it moved to."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            fields = stat[stat.rfind(")") + 2 :].split()
-            if fields and fields[0] != "Z":
-                parents[int(entry.name)] = int(fields[1])
-    found: list[int] = []
-    frontier = {root}
-    while frontier:
-        children = {pid for pid, parent in parents.items() if parent in frontier and pid not in found}
-        found.extend(children)
-        frontier = children
-    return found
-
-
-def _names(pids: list[int]) -> set[str]:
-    names = set()
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            names.add(Path(f"/proc/{pid}/comm").read_text().strip())
-    return names
+    return [entry for entry in descendants(read_proc(), root) if entry.pid != root]
 
 
 def _kill_tmux_server(socket: str) -> None:
@@ -133,8 +109,8 @@ def _kill_tmux_server(socket: str) -> None:
         ["tmux", "-L", socket, "list-panes", "-a", "-F", "#{pane_pid}"], capture_output=True, text=True, env=env
     )
     leaders = {int(word) for word in panes.stdout.split() if word.isdigit()}
-    below = [pid for leader in leaders for pid in _descendants(leader)]
-    subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, env=env, check=False)
+    below = [entry.pid for leader in leaders for entry in _below(leader)]
+    kill_tmux_server(socket)
     for pid in [*_session_members(leaders), *below]:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
@@ -153,33 +129,15 @@ def make_rig(
     def make(permissions: PermissionMode = PermissionMode.PERMISSIONLESS) -> Rig:
         socket = f"ao-cc-{uuid.uuid4().hex[:10]}"
         sockets.append(socket)
-        state = tmp_path / "state"
-        config_file = tmp_path / "agent-orchestrator.yaml"
-        config_file.write_text(
-            json.dumps(
-                {
-                    "defaults": {
-                        # sendConfirmTimeoutMs: real CLIs on a loaded 2-core CI machine can be slow to react
-                        "runtime": {"plugin": "tmux", "socketName": socket, "sendConfirmTimeoutMs": 10_000},
-                        "agent": {"plugin": "claude-code"},
-                        "workspace": {"plugin": "worktree"},
-                    },
-                    "projects": {
-                        "app": {
-                            "path": str(repo),
-                            "sessionPrefix": "app",
-                            "agentConfig": {"permissions": permissions.value, "model": MODEL},
-                        }
-                    },
-                }
-            ),
-            encoding="utf-8",
+        manager = tmux_agent_manager(
+            tmp_path / "state",
+            repo,
+            socket,
+            {"plugin": "claude-code"},
+            {"permissions": permissions.value, "model": MODEL},
+            ready_timeout_s=60,
         )
-        config = load_config(config_file)
-        registry = Registry.from_config(config)
-        store = Store.open(state)
-        stores.append(store)
-        manager = SessionManager(config, registry, store, state_dir=state, ready_timeout_s=60)
+        stores.append(manager.store)
         return Rig(manager, model_server, repo, claude_home, socket)
 
     yield make
@@ -365,8 +323,8 @@ async def test_restore_after_the_tmux_session_died_resumes_the_conversation(make
     assert handle is not None
     leader = int(rig.tmux("display-message", "-p", "-t", f"={handle.id}:", "#{pane_pid}").strip())
     # Claude Code runs Bash tools in a session of their own (setsid): they are not the pane's session members.
-    await wait_until(lambda: "sleep" in _names(_descendants(leader)), within=30, message="the tool's process")
-    tools = _descendants(leader)
+    await wait_until(lambda: "sleep" in {e.comm for e in _below(leader)}, within=30, message="the tool's process")
+    tools = [entry.pid for entry in _below(leader)]
     rig.tmux("kill-session", "-t", f"={handle.id}")  # the agent dies mid-task (tmux hangs its terminal up)
     await wait_until(
         lambda: not _session_members({leader}, named="claude"), within=10, message="claude to exit on the hangup"

@@ -27,12 +27,11 @@ import anyio.to_thread
 import pytest
 from ao_agent_codex import CodexAgent, find_app_server_daemons, stop_app_server_daemons
 from ao_agent_codex._agent import THREAD_ID_KEY
-from ao_core.config import OrchestratorConfig
 from ao_core.models import ActivityState, Session, SessionStatus
-from ao_core.registry import Registry
 from ao_core.sessions import SessionManager
 from ao_core.store import Store
 from ao_core.testing import init_git_repo, require_executable, run_git, wait_until
+from ao_testing.agent_fixtures import kill_tmux_server, tmux_agent_manager
 from ao_testing.fakes.model_server import (
     ModelServer,
     RecordedRequest,
@@ -134,37 +133,27 @@ def make_harness(
     stores: list[Store] = []
 
     def build(permissions: str = "permissionless") -> Harness:
-        config = OrchestratorConfig.model_validate(
-            {
-                "readyThresholdMs": 60_000,
-                "defaults": {
-                    # sendConfirmTimeoutMs: real CLIs on a loaded 2-core CI machine can take seconds to react to a key
-                    "runtime": {"plugin": "tmux", "socketName": socket, "sendConfirmTimeoutMs": 10_000},
-                    "agent": {
-                        "plugin": "codex",
-                        "command": codex_cli,
-                        "codexHome": str(codex_home),
-                        "provider": {"id": "ao-test", "baseUrl": model_server.openai_base_url, "envKey": KEY_VAR},
-                    },
-                    "workspace": "worktree",
-                },
-                "projects": {
-                    "app": {
-                        "path": str(repo),
-                        "sessionPrefix": "app",
-                        "agentConfig": {"permissions": permissions, "model": "fake-model"},
-                    }
-                },
-            }
+        agent = {
+            "plugin": "codex",
+            "command": codex_cli,
+            "codexHome": str(codex_home),
+            "provider": {"id": "ao-test", "baseUrl": model_server.openai_base_url, "envKey": KEY_VAR},
+        }
+        manager = tmux_agent_manager(
+            tmp_path / "state",
+            repo,
+            socket,
+            agent,
+            {"permissions": permissions, "model": "fake-model"},
+            ready_timeout_s=60,
+            readyThresholdMs=60_000,
         )
-        state_dir = tmp_path / "state"
-        store = Store.open(state_dir)
+        store = manager.store
         stores.append(store)
-        manager = SessionManager(config, Registry.from_config(config), store, state_dir=state_dir)
         return Harness(manager, store, model_server, codex_home, socket)
 
     yield build
-    subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, timeout=10, check=False)
+    kill_tmux_server(socket)
     for store in stores:
         store.close()
     leaked = stop_app_server_daemons(codex_home)

@@ -32,10 +32,10 @@ from ao_core.paths import session_dir
 from ao_core.store import Store
 from ao_core.testing import require_executable, wait_until
 from ao_runtime_tmux import TmuxRuntime, TmuxRuntimeConfig
+from ao_testing.agent_fixtures import kill_tmux_server
 from opencode_support import (
     CLI,
     install_database,
-    kill_tmux_server,
     recorded_rows,
     recorded_session_id,
     session_for,
