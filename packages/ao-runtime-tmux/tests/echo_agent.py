@@ -5,7 +5,7 @@ a pasted block as text (newlines included), and submits the input on Enter (CR).
 paste inserts a newline, Ctrl-U clears the input, DEL deletes a character. An Enter with empty input is
 ignored, as agents do.
 
-    python echo_agent.py RECORD [--swallow-enters N] [--tui [--spinner] [--late-echo S]]
+    python echo_agent.py RECORD [--swallow-enters N] [--tui [--spinner] [--late-echo S] [--menu]]
 
 Writes ``RECORD.raw`` (every byte read from the terminal, in order) and ``RECORD.jsonl`` (one JSON
 object per event: ``{"event": "submit", "data": <base64>, "pastes": n}``, ``{"event": "empty-enter"}``,
@@ -16,6 +16,8 @@ top left, so only the input line shows whether a message was taken. ``--spinner`
 that changes every 40 ms and on every keystroke, like the "working" animation of a busy agent.
 ``--late-echo S`` answers the first keystrokes by redrawing another row at once (a transcript still
 loading, as OpenCode does right after resuming a session) and shows the typed text only S seconds later.
+``--menu`` starts with a choice ("1. Yes  2. No", like Claude Code's permission prompt): the key 1 or 2 is
+taken at once (recorded as a submission), with no echo and no Enter needed.
 """
 
 from __future__ import annotations
@@ -38,7 +40,9 @@ SPINNER = "|/-\\"
 
 
 class EchoAgent:
-    def __init__(self, record: str, swallow_enters: int, tui: bool, spinner: bool, late_echo: float = 0.0) -> None:
+    def __init__(
+        self, record: str, swallow_enters: int, tui: bool, spinner: bool, late_echo: float = 0.0, menu: bool = False
+    ) -> None:
         # Both stay open for the life of the program.
         self.raw = Path(record + ".raw").open("ab")  # noqa: SIM115 - see above
         self.events = Path(record + ".jsonl").open("a", encoding="utf-8")  # noqa: SIM115 - see above
@@ -54,6 +58,7 @@ class EchoAgent:
         self.ticks = 0
         self.transcript: list[str] = ["echo agent ready"]
         self.late_echo = late_echo
+        self.menu = menu
         self.echo_due: float | None = None
         """While set (a monotonic time), the input line keeps showing ``shown`` instead of the input."""
         self.shown = b""
@@ -73,6 +78,8 @@ class EchoAgent:
         screen = "\x1b[?25l\x1b[H\x1b[2J"
         for index, line in enumerate(self.transcript[-(rows - 3) :]):
             screen += f"\x1b[{index + 1};1H{line}"
+        if self.menu:
+            screen += f"\x1b[{rows - 2};1H? Allow this?  1. Yes  2. No"
         if self.spinner:
             frame = SPINNER[self.ticks % len(SPINNER)]
             screen += f"\x1b[{rows - 2};1H{frame} working {self.ticks}"
@@ -121,6 +128,13 @@ class EchoAgent:
                 return
             byte = data[i]
             i += 1
+            if self.menu and byte in b"12":
+                self.menu = False
+                self.buffer.clear()
+                self.submissions += 1
+                self.record({"event": "submit", "data": base64.b64encode(bytes([byte])).decode(), "pastes": 0})
+                self.transcript.append(f"[chose {chr(byte)}]")
+                continue
             if byte == 0x0D:
                 if self.swallow > 0:
                     self.swallow -= 1
@@ -155,8 +169,9 @@ def main() -> None:
     parser.add_argument("--tui", action="store_true")
     parser.add_argument("--spinner", action="store_true")
     parser.add_argument("--late-echo", type=float, default=0.0)
+    parser.add_argument("--menu", action="store_true")
     args = parser.parse_args()
-    agent = EchoAgent(args.record, args.swallow_enters, args.tui, args.spinner, args.late_echo)
+    agent = EchoAgent(args.record, args.swallow_enters, args.tui, args.spinner, args.late_echo, args.menu)
     fd = sys.stdin.fileno()
     saved = termios.tcgetattr(fd)
     tty.setraw(fd)

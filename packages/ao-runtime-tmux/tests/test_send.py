@@ -144,6 +144,16 @@ async def test_text_echoed_late_after_another_redraw_is_confirmed(
     assert agent.raw().count(b"are you back?") == 1
 
 
+async def test_a_menu_choice_taken_without_echo_or_enter_is_confirmed(runtime: TmuxRuntime, workspace: Path) -> None:
+    # Claude Code's permission prompt takes "1" at once; the Enter after it meets an empty input and changes
+    # nothing, so the change the key itself made is the evidence.
+    agent = await start_echo_agent(runtime, workspace, style="tui", menu=True)
+
+    await runtime.send_message(agent.handle, "1")
+
+    assert agent.submissions() == [b"1"]
+
+
 @pytest.mark.parametrize("style", STYLES)
 async def test_unconfirmed_message_raises_after_bounded_enters_and_is_typed_once(
     socket_name: str, workspace: Path, style: str

@@ -116,18 +116,21 @@ async def start_echo_agent(
     swallow_enters: int = 0,
     style: str = "line",
     late_echo: float = 0.0,
+    menu: bool = False,
 ) -> EchoSession:
     """Create a session running the echo agent and wait until it is at its prompt.
 
     ``style``: ``line`` (a prompt line, the cursor after the input), ``tui`` (a full-screen input box, the
     cursor hidden), ``tui-spinner`` (the same with a row that keeps changing). ``late_echo``: see the echo
-    agent's ``--late-echo``.
+    agent's ``--late-echo``; ``menu``: its ``--menu``.
     """
     record = workspace / f"{session_id}-record"
     argv = [sys.executable, str(ECHO_AGENT), str(record), "--swallow-enters", str(swallow_enters)]
     extra = {"line": [], "tui": ["--tui"], "tui-spinner": ["--tui", "--spinner"]}[style]
     if late_echo:
         extra = [*extra, "--late-echo", str(late_echo)]
+    if menu:
+        extra = [*extra, "--menu"]
     command = shlex.join([*argv, *extra])
     handle = await runtime.create(
         RuntimeCreateConfig(session_id=session_id, workspace_path=str(workspace), launch_command=command)

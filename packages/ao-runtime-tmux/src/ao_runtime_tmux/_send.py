@@ -6,7 +6,8 @@ from a private tmux buffer. Then Enter is pressed, and the screen says whether t
 Which rows of the screen are the agent's input area is learnt by comparing the screen before and after
 the text was typed: the rows that changed, narrowed to the rows that show the end of the text when the
 agent displays it (agents that show a placeholder for a paste keep all changed rows). Typed text is
-waited for until it shows, since an agent busy redrawing something else echoes it late. The message counts
+waited for until it shows, since an agent busy redrawing something else echoes it late. A key or two
+(a menu choice, taken at once) counts as taken when the screen changed since before it was typed. The message counts
 as submitted when one of those rows changes after Enter (the input was cleared, or moved into the
 transcript) or when the visible cursor went to another line (a line-based program such as a shell leaves
 the typed line in place and moves on). A change must still be there one poll later to count, so a screen
@@ -153,10 +154,15 @@ async def deliver(
     # late); a paste may show as a placeholder, and a key or two may be a menu choice, which shows nothing.
     echoed = not paste and len(tail.strip()) >= _ECHOED_MIN
     pre, noisy = await _settle(client, target, session_name, before, tail, confirm_timeout_s / 2 if echoed else 0.0)
-    changed = pre.changed_rows(before)
-    # Where the end of the text shows is the input line; other rows may have changed on their own.
-    with_tail = {i for i in changed if tail in (_row(pre.rows, i) or "")} if tail else set()
-    watched = with_tail or changed - noisy
+    if paste or echoed:
+        changed = pre.changed_rows(before)
+        # Where the end of the text shows is the input line; other rows may have changed on their own.
+        with_tail = {i for i in changed if tail in (_row(pre.rows, i) or "")} if tail else set()
+        watched = with_tail or changed - noisy
+    else:
+        # A key or two may be a menu choice, taken at once with nothing echoed: the Enter after it may change
+        # nothing, so the change since before the keys counts.
+        pre, watched = before, set()
 
     deadline = time.monotonic() + confirm_timeout_s
     attempt_s = confirm_timeout_s / (enter_retries + 1)
